@@ -1,0 +1,218 @@
+"""The host half of the bridge: tests call into the executed kernel and get data back.
+
+>>> model = nb.new("MLPRegressor", hidden_layer_sizes=(8,), max_iter=5)
+>>> model.train(X, y)
+>>> nb.call("predict_all", X)          # numpy array, decoded without pickle
+>>> model.get("coefs_")                # attribute → data
+>>> nb.state_dict("model")             # torch weights → {name: np.ndarray} via safetensors
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import queue
+import secrets
+import time
+from importlib import resources
+from typing import Any
+
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.utils import run_sync
+
+from grader.bridge.codec import Decoder, HandleRef, Limits, encode, parse
+from grader.errors import BridgeError, BridgeTimeout, MissingName, PayloadRejected, RemoteError
+
+MIME = "text/x-grader-bridge"
+_MODULE = '__import__("sys").modules["_grader_bridge"]'
+
+
+def _kernel_source() -> str:
+    return resources.files("grader.bridge").joinpath("kernel_side.py").read_text("utf-8")
+
+
+class Bridge:
+    """Calls into a running kernel; every reply is parsed as data under ``limits``."""
+
+    def __init__(
+        self,
+        km: AsyncKernelManager,
+        *,
+        aliases: dict[str, list[str]] | None = None,
+        timeout: float = 60.0,
+        limits: Limits | None = None,
+    ) -> None:
+        self.km = km
+        self.timeout = timeout
+        self.limits = limits or Limits()
+        self._aliases = aliases or {}
+        self._kc: BlockingKernelClient | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Bridge:
+        kc = BlockingKernelClient()
+        kc.load_connection_info(self.km.get_connection_info())
+        kc.start_channels()
+        kc.wait_for_ready(timeout=self.timeout)
+        self._kc = kc
+        src = base64.b64encode(_kernel_source().encode()).decode()
+        self._execute(
+            f'import sys as _s, types as _t; _s.modules["_grader_bridge"] = _m = '
+            f'_t.ModuleType("_grader_bridge"); exec(__import__("base64").b64decode("{src}"), '
+            f"_m.__dict__); _m.configure({self._aliases!r}); del _s, _t, _m",
+            "bridge setup",
+        )
+        return self
+
+    def close(self) -> None:
+        if self._kc is not None:
+            self._kc.stop_channels()
+            self._kc = None
+
+    def __enter__(self) -> Bridge:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ public API
+    def names(self) -> list[str]:
+        """Top-level names the notebook defines (functions, classes, variables)."""
+        return list(self._request({"op": "names"}, "names"))
+
+    def has(self, name: str) -> bool:
+        return bool(self._request({"op": "has", "name": name}, name))
+
+    def get(self, name: str) -> Any:
+        """The value of a top-level name, as data (objects come back as handles)."""
+        return self._request({"op": "get", "name": name}, name)
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a top-level function; arguments and result cross as data."""
+        req = {"op": "call", "name": name, "qual": name, **_args(args, kwargs)}
+        return self._request(req, f"{name}()")
+
+    def new(self, name: str, *args: Any, **kwargs: Any) -> Handle:
+        """Create an instance of a notebook class; it stays in the kernel."""
+        req = {"op": "new", "name": name, "qual": name, **_args(args, kwargs)}
+        ref = self._request(req, f"{name}()", owner=name)
+        if not isinstance(ref, Handle):
+            raise PayloadRejected("constructor did not return an object handle")
+        return ref
+
+    def state_dict(self, name: str) -> dict[str, Any]:
+        """``name.state_dict()`` of a torch module, as numpy arrays (safetensors)."""
+        value = self._request({"op": "state_dict", "name": name}, f"{name}.state_dict()")
+        return _as_arrays(value)
+
+    # ------------------------------------------------------------------ internals
+    def _request(self, req: dict[str, Any], label: str, owner: str = "") -> Any:
+        req["nonce"] = nonce = secrets.token_hex(8)
+        arg = base64.b64encode(json.dumps(req).encode()).decode()
+        payload = self._execute(f'{_MODULE}.run("{arg}")', label, want=nonce)
+        reply = parse(payload or "", self.limits)
+        if not isinstance(reply, dict) or reply.get("nonce") != nonce:
+            raise PayloadRejected("reply does not match the request")
+        if "missing" in reply:
+            names = reply.get("names")
+            raise MissingName(str(reply["missing"]), defined=_str_list(names))
+        if "error" in reply:
+            err = reply["error"] if isinstance(reply["error"], dict) else {}
+            raise RemoteError(
+                str(err.get("message", ""))[:2000], type=str(err.get("type", "?")), target=label
+            )
+        return self._wrap(Decoder(self.limits).decode(reply.get("ok")), owner)
+
+    def _wrap(self, value: Any, owner: str) -> Any:
+        if isinstance(value, HandleRef):
+            return Handle(self, value, owner or value.type)
+        if isinstance(value, list):
+            return [self._wrap(v, "") for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._wrap(v, "") for v in value)
+        if isinstance(value, dict):
+            return {k: self._wrap(v, "") for k, v in value.items()}
+        return value
+
+    def _execute(self, code: str, label: str, want: str = "") -> str | None:
+        """Run ``code``; return the bridge payload it published (checked by nonce)."""
+        kc = self._kc
+        if kc is None:
+            raise BridgeError("bridge is not started")
+        msg_id = kc.execute(code, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + self.timeout
+        payload: str | None = None
+        while True:
+            msg = self._next_iopub(kc, deadline, label)
+            if msg is None or msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "display_data" and payload is None:
+                data = content.get("data", {}).get(MIME)
+                if isinstance(data, str) and (not want or want in data[-64:]):
+                    payload = data
+            elif kind == "status" and content.get("execution_state") == "idle":
+                return payload
+
+    def _next_iopub(self, kc: BlockingKernelClient, deadline: float, label: str) -> Any:
+        if time.monotonic() > deadline:
+            run_sync(self.km.interrupt_kernel)()
+            raise BridgeTimeout(label, seconds=self.timeout)
+        try:
+            return kc.get_iopub_msg(timeout=0.2)
+        except queue.Empty:
+            if not run_sync(self.km.is_alive)():
+                raise BridgeError(f"the kernel died during {label}") from None
+            return None
+
+
+class Handle:
+    """An object living in the kernel: ``h.method(...)``, ``h.get("attr")``."""
+
+    def __init__(self, bridge: Bridge, ref: HandleRef, owner: str) -> None:
+        self.ref = ref
+        self._bridge = bridge
+        self._owner = owner
+
+    def __repr__(self) -> str:
+        return f"<kernel object {self.ref.type} #{self.ref.id}>"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
+
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        qual = f"{self._owner}.{method}"
+        req = {**self._base("call", method), "qual": qual, **_args(args, kwargs)}
+        return self._bridge._request(req, f"{self._owner}.{method}()")
+
+    def get(self, attr: str) -> Any:
+        return self._bridge._request(self._base("get", attr), f"{self._owner}.{attr}")
+
+    def state_dict(self) -> dict[str, Any]:
+        req = {"op": "state_dict", "handle": self.ref.id}
+        return _as_arrays(self._bridge._request(req, f"{self._owner}.state_dict()"))
+
+    def _base(self, op: str, attr: str) -> dict[str, Any]:
+        return {"op": op, "handle": self.ref.id, "owner": self._owner, "attr": attr}
+
+
+def _args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {"args": encode(list(args)), "kwargs": encode(dict(kwargs))}
+    except TypeError as exc:
+        raise BridgeError(str(exc)) from None
+
+
+def _str_list(value: Any) -> list[str]:
+    return [str(v) for v in value[:200]] if isinstance(value, list) else []
+
+
+def _as_arrays(value: Any) -> dict[str, Any]:
+    import numpy as np
+
+    if not isinstance(value, dict) or not all(isinstance(v, np.ndarray) for v in value.values()):
+        raise PayloadRejected("state_dict did not return a mapping of arrays")
+    return {str(k): v for k, v in value.items()}

@@ -1,0 +1,236 @@
+"""The half of the bridge that runs inside the student's kernel.
+
+This file is *not* imported by the grader: its source is sent to the kernel and executed in a
+fresh module ``_grader_bridge`` after the notebook has run. It needs only the standard library
+(numpy, torch and safetensors are used when the kernel has them). Everything it returns is
+data: JSON whose every object is a tag, arrays as ``.npy`` (no pickle) or safetensors bytes.
+Student code can tamper with it; that is fine, the host trusts nothing it sends back.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import sys
+import traceback
+from typing import Any
+
+MIME = "text/x-grader-bridge"
+_handles: dict[int, Any] = {}
+_aliases: dict[str, list[str]] = {}
+_HIDDEN = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+
+
+def _user_ns() -> dict[str, Any]:
+    return sys.modules["__main__"].__dict__ if _ip() is None else _ip().user_ns  # type: ignore[no-any-return]
+
+
+def _ip() -> Any:
+    try:
+        from IPython import get_ipython
+
+        return get_ipython()
+    except ImportError:  # pragma: no cover - kernels always have IPython
+        return None
+
+
+def configure(aliases: dict[str, list[str]]) -> None:
+    _aliases.clear()
+    _aliases.update(aliases)
+
+
+def _candidates(key: str, name: str) -> list[str]:
+    return [name, *_aliases.get(key, [])]
+
+
+def _lookup(name: str) -> Any:
+    ns = _user_ns()
+    for cand in _candidates(name, name):
+        if cand in ns and not cand.startswith("_"):
+            return ns[cand]
+    raise _Missing(name)
+
+
+def _attr(obj: Any, owner: str, attr: str) -> Any:
+    for cand in _candidates(f"{owner}.{attr}", attr):
+        if hasattr(obj, cand):
+            return getattr(obj, cand)
+    raise _Missing(f"{owner}.{attr}")
+
+
+def _rename_kwargs(fn: Any, qual: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Rename keyword arguments to the accepted aliases the callable actually takes."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    out = {}
+    for key, value in kwargs.items():
+        name = key
+        if key not in params:
+            name = next((a for a in _aliases.get(f"{qual}.{key}", []) if a in params), key)
+        out[name] = value
+    return out
+
+
+class _Missing(Exception):
+    pass
+
+
+def _names() -> list[str]:
+    ns = _user_ns()
+    return sorted(
+        k for k, v in ns.items()
+        if not k.startswith("_") and k not in _HIDDEN and type(v).__name__ != "module"
+    )
+
+
+# ---------------------------------------------------------------- codec (kernel half)
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _npy(array: Any) -> dict[str, str]:
+    import io
+
+    import numpy as np
+
+    array = np.asarray(array)
+    if array.dtype.hasobject:
+        raise TypeError("arrays of Python objects cannot cross the bridge")
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    return {"__ndarray__": _b64(buf.getvalue())}
+
+
+def _tensor_to_numpy(value: Any) -> Any:
+    value = value.detach().cpu()
+    if str(value.dtype) == "torch.bfloat16":
+        value = value.float()
+    return value.numpy()
+
+
+def encode(value: Any, depth: int = 0) -> Any:
+    if depth > 50:
+        raise ValueError("value nested too deeply")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else {"__float__": repr(float(value))}
+    if isinstance(value, float):
+        finite = value == value and abs(value) != float("inf")
+        return value if finite else {"__float__": repr(value)}
+    if isinstance(value, (list, tuple)):
+        items = [encode(v, depth + 1) for v in value]
+        return items if isinstance(value, list) else {"__tuple__": items}
+    if isinstance(value, dict):
+        return {"__map__": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+    kind = type(value).__module__.split(".")[0]
+    if kind == "numpy":
+        import numpy as np
+
+        if isinstance(value, np.ndarray):
+            return _npy(value)
+        if isinstance(value, np.generic):
+            return encode(value.item(), depth + 1)
+    if kind == "torch" and hasattr(value, "detach"):
+        return _npy(_tensor_to_numpy(value))
+    key = id(value)
+    _handles[key] = value
+    return {"__handle__": key, "type": type(value).__name__}
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__ndarray__" in value:
+        import io
+
+        import numpy as np
+
+        raw = base64.b64decode(value["__ndarray__"])
+        return np.load(io.BytesIO(raw), allow_pickle=False)
+    if "__tuple__" in value:
+        return tuple(decode(v) for v in value["__tuple__"])
+    if "__map__" in value:
+        return {decode(k): decode(v) for k, v in value["__map__"]}
+    if "__handle__" in value:
+        return _handles[value["__handle__"]]
+    if "__float__" in value:
+        return float(value["__float__"])
+    raise ValueError(f"unknown tag in {sorted(value)}")
+
+
+def _state_dict(obj: Any) -> Any:
+    state = obj.state_dict()
+    arrays = {k: _tensor_to_numpy(v) for k, v in state.items() if hasattr(v, "detach")}
+    try:
+        from safetensors.numpy import save
+    except ImportError:
+        return {"__map__": [[k, _npy(v)] for k, v in arrays.items()]}
+    return {"__safetensors__": _b64(save(arrays))}
+
+
+# ---------------------------------------------------------------- operations
+def _target(req: dict[str, Any]) -> Any:
+    if "handle" in req:
+        return _handles[req["handle"]]
+    return _lookup(req["name"])
+
+
+def _op(req: dict[str, Any]) -> Any:
+    op = req["op"]
+    if op == "names":
+        return _names()
+    if op == "has":
+        try:
+            _target(req)
+            return True
+        except _Missing:
+            return False
+    obj = _target(req)
+    if "attr" in req:
+        obj = _attr(obj, req["owner"], req["attr"])
+    if op == "get":
+        return encode(obj)
+    if op == "state_dict":
+        return _state_dict(obj)
+    if op in ("call", "new"):
+        args = decode(req.get("args", []))
+        kwargs = _rename_kwargs(obj, req["qual"], decode(req.get("kwargs", {"__map__": []})))
+        result = obj(*args, **kwargs)
+        if op == "new":
+            _handles[id(result)] = result
+            return {"__handle__": id(result), "type": type(result).__name__}
+        return encode(result)
+    if op == "release":
+        _handles.pop(req["handle"], None)
+        return None
+    raise ValueError(f"unknown op {op!r}")
+
+
+def run(request_b64: str) -> None:
+    """Execute one request and publish the reply as a display message."""
+    req = json.loads(base64.b64decode(request_b64))
+    try:
+        reply: dict[str, Any] = {"ok": _op(req)}
+    except _Missing as exc:
+        reply = {"missing": str(exc), "names": _names()}
+    except BaseException as exc:  # the student's code may raise anything, even SystemExit
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f"{tb[-1].name}, line {tb[-1].lineno}" if tb else ""
+        reply = {"error": {"type": type(exc).__name__, "message": str(exc)[:2000], "where": where}}
+    reply["nonce"] = req["nonce"]
+    try:
+        payload = json.dumps(reply, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        payload = json.dumps({"nonce": req["nonce"], "error": {"type": "TypeError",
+                              "message": f"result is not data: {exc}", "where": ""}})
+    from IPython.display import publish_display_data
+
+    publish_display_data({MIME: payload})

@@ -1,0 +1,202 @@
+"""Run a notebook in a sandboxed kernel with nbclient, and keep the kernel for the tests.
+
+The executor owns the bookkeeping (time limits, output cap, cell errors, verdict); the sandbox
+only decides where the kernel runs. A cell that raises does not stop the run; a time limit or
+a dead kernel does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+from grader.errors import SandboxError
+from grader.results import CellError, Status
+from grader.sandbox.base import KernelRequest, Sandbox
+
+CellHook = Callable[[int, int], None]
+"""Called with (cell index, number of cells) before each code cell runs."""
+
+_PREAMBLE = """\
+def _grader_setup(seed, seeded, forbidden):
+    import importlib.abc, random, sys
+    random.seed(seed)
+    if "numpy" in seeded:
+        import numpy
+        numpy.random.seed(seed)
+    if "torch" in seeded:
+        import torch
+        torch.manual_seed(seed)
+
+    class ForbiddenImportError(ModuleNotFoundError):
+        pass
+
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in forbidden:
+                raise ForbiddenImportError(f"'{name}' may not be used in this assignment")
+            return None
+
+    if forbidden:
+        sys.meta_path.insert(0, Block())
+"""
+
+
+@dataclass
+class Execution:
+    """What running the notebook produced; ``km`` stays alive for the tests when usable."""
+
+    status: Status
+    message: str
+    km: AsyncKernelManager
+    cell_errors: list[CellError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def usable(self) -> bool:
+        return self.status in (Status.GRADED, Status.FORBIDDEN_IMPORT)
+
+
+class _CappedClient(NotebookClient):
+    """An nbclient that keeps at most ``max_output_bytes`` of outputs in memory."""
+
+    def __init__(self, nb: NotebookNode, *, max_output_bytes: int, **kwargs: Any) -> None:
+        super().__init__(nb, **kwargs)
+        self._budget = max_output_bytes
+        self._cut = False
+
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        self._budget -= size
+        if self._budget >= 0:
+            return super().output(outs, msg, display_id, cell_index)
+        if not self._cut:
+            self._cut = True
+            note = nbformat.v4.new_output("stream", name="stderr",
+                                          text="[grader: output limit reached, rest dropped]\n")
+            outs.append(note)
+        return None
+
+
+def preamble(seed: int, imports: set[str], forbidden: list[str]) -> str:
+    seeded = sorted({"numpy", "torch"} & imports)
+    return f"{_PREAMBLE}_grader_setup({seed}, {seeded!r}, {sorted(forbidden)!r}); del _grader_setup"
+
+
+@contextmanager
+def run_notebook(
+    nb: NotebookNode,
+    *,
+    sandbox: Sandbox,
+    request: KernelRequest,
+    setup_code: str,
+    on_cell: CellHook | None = None,
+) -> Iterator[Execution]:
+    """Execute ``nb``'s code cells; yield the outcome while the kernel is still running."""
+    limits = request.limits
+    with sandbox.kernel(request) as km:
+        client = _CappedClient(
+            nb, km=km, timeout=limits.cell_timeout, allow_errors=True, startup_timeout=60,
+            max_output_bytes=limits.max_output_kb * 1024, kernel_name="python3",
+            resources={"metadata": {"path": str(request.workdir)}},
+        )
+        _start(client, sandbox.name)
+        started = time.monotonic()
+        with client.setup_kernel():
+            client.execute_cell(nbformat.v4.new_code_cell(setup_code), -1, store_history=False)
+            yield _run_cells(client, km, limits.total_timeout, on_cell, started)
+
+
+def _start(client: NotebookClient, backend: str) -> None:
+    """Start the kernel and its client, or say why the sandbox could not."""
+    try:
+        client.start_new_kernel()
+        client.start_new_kernel_client()
+    except SandboxError:
+        raise
+    except Exception as exc:
+        raise SandboxError(
+            f"the {backend} sandbox could not start a kernel: {exc}", hint="run `grade doctor`"
+        ) from exc
+
+
+def _run_cells(
+    client: NotebookClient, km: AsyncKernelManager, total: float,
+    on_cell: CellHook | None, started: float,
+) -> Execution:
+    cells = client.nb.cells
+    errors: list[CellError] = []
+    per_cell = float(client.timeout or total)
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        remaining = total - (time.monotonic() - started)
+        if remaining <= 0:
+            return _stopped(Status.TIMEOUT, _total_msg(total), km, errors, started)
+        client.timeout = int(max(1, min(per_cell, remaining)))
+        if on_cell:
+            on_cell(index, len(cells))
+        try:
+            client.execute_cell(cell, index)
+        except CellTimeoutError:
+            limit = client.timeout
+            msg = _cell_msg(index, cell, f"ran past the time limit of {limit} s")
+            return _stopped(Status.TIMEOUT, msg, km, errors, started)
+        except DeadKernelError:
+            return _died(index, cell, km, errors, started)
+        errors.extend(_errors_of(cell, index))
+    status = Status.FORBIDDEN_IMPORT if _blocked(errors) else Status.GRADED
+    return Execution(status, "", km, errors, time.monotonic() - started)
+
+
+def _blocked(errors: list[CellError]) -> bool:
+    return any(e.ename == "ForbiddenImportError" for e in errors)
+
+
+def _died(index: int, cell: NotebookNode, km: AsyncKernelManager,
+          errors: list[CellError], started: float) -> Execution:
+    reason = getattr(km, "exit_reason", lambda: None)()
+    if reason == "out_of_memory":
+        msg = _cell_msg(index, cell, "used more memory than allowed and was stopped")
+        return _stopped(Status.OUT_OF_MEMORY, msg, km, errors, started)
+    msg = _cell_msg(index, cell, "made the kernel die (os._exit, a crash in native code, "
+                                 "or memory)")
+    return _stopped(Status.CRASHED, msg, km, errors, started)
+
+
+def _stopped(status: Status, message: str, km: AsyncKernelManager,
+             errors: list[CellError], started: float) -> Execution:
+    return Execution(status, message, km, errors, time.monotonic() - started)
+
+
+def _cell_msg(index: int, cell: NotebookNode, what: str) -> str:
+    return f"cell {index + 1} ({_head(cell.source)!r}) {what}"
+
+
+def _total_msg(total: float) -> str:
+    return f"the notebook ran past its total time limit of {total:g} s"
+
+
+def _head(source: str, lines: int = 2) -> str:
+    text = "\n".join(source.strip().splitlines()[:lines])
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _errors_of(cell: NotebookNode, index: int) -> list[CellError]:
+    return [
+        CellError(index=index, ename=str(o.get("ename", "")), evalue=str(o.get("evalue", ""))[:500],
+                  source_head=_head(cell.source, 3))
+        for o in cell.get("outputs", []) if o.get("output_type") == "error"
+    ]

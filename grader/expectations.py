@@ -1,0 +1,58 @@
+"""Declared outcomes of sample submissions (``expected.toml``) and checking results against them."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from grader.errors import SpecError
+from grader.results import GradeResult, Status
+
+
+class Bounds(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min: float = 0.0
+    max: float = float("inf")
+
+
+class Expectation(BaseModel):
+    """What a sample submission must get."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str = Field("", description="What this sample is.")
+    status: Status = Field(description="The verdict it must get.")
+    min_points: float = Field(0.0, description="Lowest acceptable total.")
+    max_points: float = Field(float("inf"), description="Highest acceptable total.")
+    components: dict[str, Bounds] = Field(default_factory=dict)
+    cell_timeout: float | None = Field(
+        None, description="Shorter per-cell limit for this sample, so validation stays fast."
+    )
+
+
+def load_expectation(folder: Path) -> Expectation:
+    file = folder / "expected.toml"
+    try:
+        return Expectation.model_validate(tomllib.loads(file.read_text(encoding="utf-8")))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise SpecError(str(exc).splitlines()[0], file=file, hint="see docs/instructors.md") from exc
+
+
+def mismatches(result: GradeResult, expected: Expectation) -> list[str]:
+    """Human-readable differences between a result and what was declared; empty = as expected."""
+    out = []
+    if result.status != expected.status:
+        out.append(f"status {result.status.value} (expected {expected.status.value}): "
+                   f"{result.message}")
+    if not expected.min_points - 1e-6 <= result.points <= expected.max_points + 1e-6:
+        out.append(f"{result.points:g} points (expected {expected.min_points:g}"
+                   f"–{expected.max_points:g})")
+    by_id = {c.id: c for c in result.components}
+    for comp_id, bounds in expected.components.items():
+        got = by_id[comp_id].points if comp_id in by_id else None
+        if got is None or not bounds.min - 1e-6 <= got <= bounds.max + 1e-6:
+            out.append(f"component {comp_id}: {got} (expected {bounds.min:g}–{bounds.max:g})")
+    return out

@@ -1,0 +1,147 @@
+"""Grade one submission: intake → static checks → execute → tests → score → GradeResult."""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from grader import __version__, scoring, static, workdir
+from grader.answers import read_answers
+from grader.bridge import Bridge
+from grader.errors import BridgeError, SandboxError, SubmissionError
+from grader.execute import CellHook, Execution, preamble, run_notebook
+from grader.intake import Submission, intake
+from grader.results import GradeResult, Status, TestResult, Timings
+from grader.sandbox.base import KernelRequest, Mount, Sandbox
+from grader.spec import Assignment
+from grader.testing.run import hidden_tests, run_tests
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to grade: which sandbox, hidden tests or not, GPUs, submission time."""
+
+    sandbox: Sandbox
+    hidden: bool = True
+    gpus: tuple[str, ...] = ()
+    submitted_at: datetime | None = None
+    on_cell: CellHook | None = None
+
+
+def grade_submission(spec: Assignment, path: Path, *, options: Options) -> GradeResult:
+    """Grade the notebook (file, folder or zip) at ``path``; never raises for bad input."""
+    started = time.monotonic()
+    base = _Base(spec, path, options)
+    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+        try:
+            sub = intake(path, preferred=spec.notebook, scratch=Path(tmp))
+        except SubmissionError as exc:
+            return base.refused(exc.status, str(exc), started)
+        return base.graded(sub, Path(tmp), started)
+
+
+class _Base:
+    def __init__(self, spec: Assignment, path: Path, options: Options) -> None:
+        self.spec, self.path, self.options = spec, path, options
+
+    def refused(self, status: Status, message: str, started: float, sha: str = "") -> GradeResult:
+        return GradeResult(
+            assignment=self.spec.id, assignment_version=self.spec.version,
+            submission=str(self.path), notebook_sha256=sha, status=status, message=message,
+            max_points=self.spec.max_points, hidden_included=self.options.hidden,
+            timings=Timings(total_s=time.monotonic() - started), versions=versions(),
+        )
+
+    def graded(self, sub: Submission, scratch: Path, started: float) -> GradeResult:
+        facts = static.analyse(sub.nb)
+        banned = static.forbidden(facts, self.spec.names)
+        if banned:
+            return self.refused(Status.FORBIDDEN_IMPORT, _banned_msg(banned), started, sub.sha256)
+        answers = read_answers(sub.nb, self.spec.questions)
+        intake_s = time.monotonic() - started
+        request = self._request(workdir.prepare(sub, scratch, notebook_name=self.spec.notebook))
+        setup = preamble(self.spec.seed, set(facts.imports), self.spec.names.forbidden_imports)
+        try:
+            with run_notebook(sub.nb, sandbox=self.options.sandbox, request=request,
+                              setup_code=setup, on_cell=self.options.on_cell) as ex:
+                tests_started = time.monotonic()
+                tests = self._tests(ex, {a.id: a.text for a in answers if a.answered})
+        except SandboxError as exc:
+            return self.refused(Status.GRADER_ERROR, str(exc), started, sub.sha256)
+        answer_results = scoring.answer_results(self.spec, answers)
+        comps = scoring.components(self.spec, tests, answer_results)
+        earned = round(sum(c.points for c in comps), 4)
+        penalty = scoring.late_penalty(self.spec, earned, self.options.submitted_at)
+        status, message = _verdict(ex, static.missing(facts, self.spec.names),
+                                   static.user_names(facts))
+        now = time.monotonic()
+        return GradeResult(
+            assignment=self.spec.id, assignment_version=self.spec.version,
+            submission=str(self.path), notebook_sha256=sub.sha256, status=status,
+            message=message, points=round(max(0.0, earned - penalty), 4),
+            max_points=sum(c.max_points for c in comps), late_penalty=penalty,
+            components=comps, tests=tests, answers=answer_results, cell_errors=ex.cell_errors,
+            hidden_included=self.options.hidden,
+            hidden_not_run=0 if self.options.hidden else len(hidden_tests(self.spec)),
+            timings=Timings(intake_s=intake_s, execute_s=ex.seconds, tests_s=now - tests_started,
+                            total_s=now - started),
+            versions=versions(),
+        )
+
+    def _request(self, work: Path) -> KernelRequest:
+        public = self.spec.path(self.spec.data.public)
+        mounts = (Mount(public, "data"),) if public.is_dir() else ()
+        gpus = self.options.gpus if self.spec.resources.gpu != "none" else ()
+        return KernelRequest(workdir=work, limits=self.spec.resources, mounts=mounts, gpus=gpus)
+
+    def _tests(self, ex: Execution, answers: dict[str, str]) -> list[TestResult]:
+        bridge = None
+        if ex.usable:
+            bridge = Bridge(ex.km, aliases=self.spec.names.aliases,
+                            timeout=self.spec.resources.cell_timeout)
+            try:
+                bridge.start()
+            except (BridgeError, RuntimeError, TimeoutError):
+                bridge = None
+        try:
+            plugin = run_tests(self.spec, bridge=bridge, hidden=self.options.hidden,
+                               answers=answers)
+        finally:
+            if bridge is not None:
+                bridge.close()
+        return [scoring.test_result(r) for r in plugin.tests.values()]
+
+
+def _banned_msg(banned: dict[str, int]) -> str:
+    parts = ", ".join(f"'{m}' (cell {cell + 1})" for m, cell in sorted(banned.items()))
+    return (f"the notebook imports {parts}, which this assignment forbids; "
+            "remove those imports and solve it with the allowed libraries")
+
+
+def _verdict(ex: Execution, missing: Sequence[str], defined: Sequence[str]) -> tuple[Status, str]:
+    if ex.status is Status.FORBIDDEN_IMPORT:
+        blocked = next(e for e in ex.cell_errors if e.ename == "ForbiddenImportError")
+        return ex.status, f"cell {blocked.index + 1}: {blocked.evalue}"
+    if not ex.usable:
+        return ex.status, ex.message
+    if missing:
+        shown = ", ".join(defined[:30]) or "nothing"
+        return Status.MISSING_NAMES, (
+            f"the notebook does not define {', '.join(missing)} (it defines: {shown}); "
+            "check the names against the template")
+    if ex.cell_errors:
+        return Status.GRADED, f"graded; {len(ex.cell_errors)} cell(s) raised errors (see below)"
+    return Status.GRADED, "graded"
+
+
+def versions() -> dict[str, str]:
+    import nbclient
+    import numpy
+
+    return {"grader": __version__, "python": platform.python_version(),
+            "nbclient": nbclient.__version__, "numpy": numpy.__version__}

@@ -1,0 +1,83 @@
+"""Rich console rendering of one GradeResult, with next steps for a student."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import GradeResult, Outcome, Status
+from grader.testing.plugin import Recorded
+
+_STYLE = {Outcome.PASSED: "green", Outcome.PARTIAL: "yellow", Outcome.FAILED: "red",
+          Outcome.ERROR: "red", Outcome.SKIPPED: "dim"}
+
+
+def render(result: GradeResult, console: Console, *, hidden_pending: list[Recorded]) -> None:
+    console.print(_header(result))
+    if result.tests:
+        console.print(_tests_table(result))
+    if result.answers:
+        console.print(_answers_table(result))
+    for err in result.cell_errors:
+        console.print(f"[red]Cell {err.index + 1} raised {err.ename}[/]: {err.evalue}\n"
+                      f"[dim]{err.source_head}[/]")
+    console.print(_next_steps(result, hidden_pending))
+
+
+def _header(r: GradeResult) -> Panel:
+    ok = r.status is Status.GRADED
+    title = f"{r.assignment} · {r.points:g} / {r.max_points:g} points"
+    if not r.hidden_included:
+        title += " (public checks only)"
+    body = Text(r.message, style="green" if ok else "bold red")
+    return Panel(body, title=title, border_style="green" if ok else "red")
+
+
+def _tests_table(r: GradeResult) -> Table:
+    table = Table(title="Tests", show_lines=False)
+    for col in ("part", "test", "result", "points", "details"):
+        table.add_column(col, overflow="fold")
+    for t in r.tests:
+        name = t.id.split("::")[-1] + (" (hidden)" if t.hidden else "")
+        table.add_row(t.component, name, Text(t.outcome.value, style=_STYLE[t.outcome]),
+                      f"{t.points:g}/{t.max_points:g}", t.message[:400])
+    return table
+
+
+def _answers_table(r: GradeResult) -> Table:
+    table = Table(title="Written answers")
+    for col in ("question", "status", "points"):
+        table.add_column(col, overflow="fold")
+    for a in r.answers:
+        state = ("answered, awaits review" if a.needs_review else "answered") if a.answered \
+            else f"missing: {a.message}"
+        table.add_row(a.id, Text(state, style="green" if a.answered else "red"),
+                      f"{a.points:g}/{a.max_points:g}")
+    return table
+
+
+def _next_steps(r: GradeResult, hidden_pending: list[Recorded]) -> Panel:
+    steps = [f"• {t.id.split('::')[-1]}: {t.message.splitlines()[0] if t.message else 'fix it'}"
+             for t in r.tests if not t.hidden and t.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    steps += [f"• answer {a.id} in a markdown cell: **Ответ {a.id}:** … ({a.message})"
+              for a in r.answers if not a.answered]
+    if hidden_pending:
+        steps.append(_hidden_note(hidden_pending))
+    if r.needs_review:
+        steps.append("• written answers are scored provisionally; a teacher reviews them")
+    if not steps:
+        steps = ["• all checks passed"]
+    return Panel(Group(*[Text(s) for s in steps]), title="Next steps", border_style="blue")
+
+
+def _hidden_note(hidden: list[Recorded]) -> str:
+    per: dict[str, float] = defaultdict(float)
+    for rec in hidden:
+        per[rec.component] += rec.points
+    parts = ", ".join(f"{c}: {p:g}" for c, p in sorted(per.items()))
+    return (f"• NOT YOUR GRADE YET: {len(hidden)} hidden checks worth {sum(per.values()):g} "
+            f"points ({parts}) run only at grading, on data you do not have")

@@ -1,0 +1,92 @@
+"""The sandbox protocol: one method that yields a ready-to-start kernel manager.
+
+The caller (``grader.execute``) owns timing, timeouts, status and output limits; a backend
+only decides *where* the kernel process runs and under which limits, and guarantees that
+everything it started is gone when the context exits, on every path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from jupyter_client.manager import AsyncKernelManager
+
+from grader.spec import Resources
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host folder made visible to the kernel at ``workdir/target`` (read-only by default)."""
+
+    host: Path
+    target: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class KernelRequest:
+    """What a submission's kernel needs."""
+
+    workdir: Path
+    """Host folder holding the copy of the submission; the kernel's working directory."""
+    limits: Resources
+    mounts: tuple[Mount, ...] = ()
+    gpus: tuple[str, ...] = ()
+    """GPU device ids granted to this kernel ('all' or indices); empty = none."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment for the kernel (the rest of the environment is scrubbed)."""
+
+
+class Sandbox(Protocol):
+    """A backend that runs kernels somewhere safe."""
+
+    name: str
+
+    def kernel(self, request: KernelRequest) -> AbstractContextManager[AsyncKernelManager]:
+        """Yield a kernel manager (not yet started); on exit, kill and remove everything."""
+        ...
+
+
+class CommandKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel is started by an arbitrary command.
+
+    ``argv`` is the full command; ``{connection_file}`` in it is replaced by the path of the
+    connection file. Backends wrap the usual ``python -m ipykernel_launcher`` this way.
+    """
+
+    def __init__(self, argv: list[str], **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._argv = argv
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return [a.replace("{connection_file}", self.connection_file) for a in self._argv]
+
+
+def kernel_env(request: KernelRequest, home: str) -> dict[str, str]:
+    """The scrubbed environment a kernel gets, whatever the backend."""
+    threads = str(max(1, int(request.limits.cpus)))
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "JPY_SESSION_NAME": "submission.ipynb",
+        "GRADER_SANDBOX": "1",
+        "CUDA_VISIBLE_DEVICES": ",".join(request.gpus) if request.gpus else "",
+        **request.env,
+    }
+
+
+def iter_mount_links(request: KernelRequest) -> Iterator[tuple[Path, Path]]:
+    """(link inside workdir, host folder) pairs for backends that mount by symlink."""
+    for mount in request.mounts:
+        yield request.workdir / mount.target, mount.host

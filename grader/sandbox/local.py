@@ -1,0 +1,80 @@
+"""LocalSandbox: the kernel is a local subprocess under rlimits, in its own folder.
+
+For students and development. It limits memory, CPU time, file size and processes, scrubs the
+environment and kills the whole process group on exit, but it is not a security boundary:
+code can still read what the user can read. Instructors grade untrusted code with Docker.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from jupyter_client.manager import AsyncKernelManager
+
+from grader.sandbox.base import CommandKernelManager, KernelRequest, iter_mount_links, kernel_env
+
+
+class LocalSandbox:
+    name = "local"
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
+
+    @contextmanager
+    def kernel(self, request: KernelRequest) -> Iterator[AsyncKernelManager]:
+        for link, host in iter_mount_links(request):
+            if not link.exists():
+                link.symlink_to(host.resolve(), target_is_directory=True)
+        km = CommandKernelManager(self.command(request))
+        try:
+            yield km
+        finally:
+            _kill_group(km)
+
+    def command(self, request: KernelRequest) -> list[str]:
+        limits = request.limits
+        env = kernel_env(request, home=str(request.workdir))
+        cpu_seconds = math.ceil(limits.total_timeout * max(1.0, limits.cpus)) + 30
+        argv = [
+            self.python, "-m", "grader.sandbox.launch",
+            "--memory-mb", str(limits.memory_mb),
+            "--cpu-seconds", str(cpu_seconds),
+            "--pids", str(_user_tasks() + limits.pids),
+            "--file-mb", str(limits.disk_mb),
+            "--cwd", str(request.workdir),
+        ]
+        for key, value in env.items():
+            argv += ["--env", f"{key}={value}"]
+        return [*argv, "--", self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+
+def _user_tasks() -> int:
+    """Processes and threads this user runs now (RLIMIT_NPROC counts them all)."""
+    uid, count = os.getuid(), 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry.name}/task"))
+        except OSError:
+            continue
+    return count
+
+
+def _kill_group(km: AsyncKernelManager) -> None:
+    """SIGKILL the kernel's whole process group; forgets the kernel's files."""
+    provisioner = km.provisioner
+    pid = getattr(provisioner, "pid", None) if provisioner is not None else None
+    if pid:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    km.cleanup_connection_file()
+    km.cleanup_ipc_files()

@@ -1,0 +1,249 @@
+"""Assignment specs: ``assignments/<id>/assignment.toml`` loaded into frozen pydantic models.
+
+Every field carries its description and default here; docs and error messages come from it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from grader.errors import AssignmentNotFound, SpecError
+
+SPEC_FILE = "assignment.toml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LatePolicy(_Model):
+    """How late submissions lose points."""
+
+    deadline: datetime | None = Field(
+        None, description="Deadline with timezone, e.g. 2026-10-01T23:59:00+03:00; unset = none."
+    )
+    grace_minutes: float = Field(0, ge=0, description="Minutes after the deadline with no penalty.")
+    per: Literal["day", "hour"] = Field("day", description="Unit the penalty is counted in.")
+    penalty: float = Field(
+        0.0, ge=0, le=1, description="Fraction of the maximum lost per started unit late."
+    )
+    max_penalty: float = Field(1.0, ge=0, le=1, description="Cap on the fraction lost.")
+
+
+class Resources(_Model):
+    """Limits one submission runs under."""
+
+    total_timeout: float = Field(600, gt=0, description="Seconds for the whole notebook.")
+    cell_timeout: float = Field(120, gt=0, description="Seconds for one cell or one test call.")
+    memory_mb: int = Field(4096, ge=256, description="Memory limit of the kernel, MiB.")
+    cpus: float = Field(1.0, gt=0, description="CPU cores the kernel may use.")
+    pids: int = Field(256, ge=16, description="Most processes/threads the kernel may start.")
+    disk_mb: int = Field(512, ge=16, description="Largest file / scratch space, MiB.")
+    gpu: Literal["none", "optional", "required"] = Field(
+        "none", description="Whether the notebook may (optional) or must (required) get a GPU."
+    )
+    max_output_kb: int = Field(
+        1024, ge=16, description="Notebook output kept per submission, KiB; the rest is cut."
+    )
+
+
+class Names(_Model):
+    """Names the notebook must define, and the aliases accepted for them."""
+
+    required: list[str] = Field(
+        default_factory=list,
+        description="Top-level names (functions, classes, variables) the tests need.",
+    )
+    aliases: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "Accepted older spellings: 'Name' -> other names, 'Class.method' -> other "
+            "methods, 'Class.param' or 'func.param' -> other parameter names."
+        ),
+    )
+    forbidden_imports: list[str] = Field(
+        default_factory=list,
+        description="Top-level modules the solution may not import (e.g. torch, sklearn).",
+    )
+
+
+class Component(_Model):
+    """A scored part of the assignment."""
+
+    id: str = Field(description="Short id used by tests' points marker (component=...).")
+    title: str = Field(description="Shown to students and in the gradebook.")
+    points: float = Field(ge=0, description="Maximum points of this part.")
+    kind: Literal["tests", "answers"] = Field(
+        "tests", description="'tests': sum of its tests' points; 'answers': written answers."
+    )
+
+
+class Question(_Model):
+    """A written question answered in a markdown cell (`**Ответ q1:** ...`)."""
+
+    id: str = Field(description="Id used in the answer marker, e.g. q1.")
+    prompt: str = Field(description="The question as students read it.")
+    points: float = Field(0, ge=0, description="Points, counted in the 'answers' component.")
+    kind: Literal["text", "number", "choice"] = Field(
+        "text", description="text: reviewed by people; number/choice: checked by tests."
+    )
+    min_words: int = Field(
+        5, ge=0, description="Fewer words than this counts as not answered (text questions)."
+    )
+    placeholder: str = Field(
+        "", description="Template text that counts as unanswered (besides the defaults)."
+    )
+
+
+class Tests(_Model):
+    """Where the assignment's tests are, relative to the assignment folder."""
+
+    public: str = Field("tests/public", description="Tests students may run (grade check).")
+    hidden: str = Field("tests/hidden", description="Tests that run only at grading.")
+
+
+class Data(_Model):
+    """Data folders, relative to the assignment folder."""
+
+    public: str = Field("data/public", description="Mounted read-only into the sandbox.")
+    hidden: str = Field(
+        "data/hidden", description="Host only; tests send inputs from it through the bridge."
+    )
+
+
+class Assignment(_Model):
+    """One assignment, as described by its ``assignment.toml``."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Folder name, e.g. gd_backprop.")
+    title: str = Field(description="Title shown to students.")
+    version: str = Field("1", description="Bump when tests or data change; part of cache keys.")
+    notebook: str = Field(description="File name students submit, e.g. gd_backprop.ipynb.")
+    late: LatePolicy = Field(default_factory=LatePolicy, description="Deadline and penalties.")
+    resources: Resources = Field(default_factory=Resources, description="Execution limits.")
+    names: Names = Field(default_factory=Names, description="Required and forbidden names.")
+    tests: Tests = Field(default_factory=Tests, description="Test folders.")
+    data: Data = Field(default_factory=Data, description="Data folders.")
+    components: list[Component] = Field(description="Scored parts; their points add up.")
+    questions: list[Question] = Field(default_factory=list, description="Written questions.")
+    seed: int = Field(0, description="Seed set for random, numpy and torch before the notebook.")
+    root: Path = Field(Path("."), exclude=True, description="Folder the spec was loaded from.")
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Assignment:
+        ids = [c.id for c in self.components]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"components: duplicate id in {ids}")
+        q_ids = [q.id for q in self.questions]
+        if len(set(q_ids)) != len(q_ids):
+            raise ValueError(f"questions: duplicate id in {q_ids}")
+        answers = [c for c in self.components if c.kind == "answers"]
+        q_points = sum(q.points for q in self.questions)
+        if q_points and not answers:
+            raise ValueError("questions carry points but no component has kind = 'answers'")
+        if answers and abs(answers[0].points - q_points) > 1e-9:
+            raise ValueError(
+                f"component '{answers[0].id}' has {answers[0].points} points "
+                f"but the questions add up to {q_points}"
+            )
+        return self
+
+    @property
+    def max_points(self) -> float:
+        return sum(c.points for c in self.components)
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def component(self, component_id: str) -> Component | None:
+        return next((c for c in self.components if c.id == component_id), None)
+
+
+def load_assignment(folder: Path) -> Assignment:
+    """Load and validate ``folder/assignment.toml``; raise :class:`SpecError` naming the fix."""
+    file = folder / SPEC_FILE
+    if not file.is_file():
+        raise SpecError("file not found", file=file, hint="create it; see docs/instructors.md")
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SpecError(f"not valid TOML: {exc}", file=file, hint="fix the syntax") from exc
+    try:
+        spec = Assignment.model_validate({**raw, "root": folder.resolve()})
+    except ValidationError as exc:
+        raise _spec_error(exc, file) from exc
+    if spec.id != folder.name:
+        raise SpecError(
+            f"id '{spec.id}' differs from the folder name '{folder.name}'",
+            file=file, field="id", hint=f"set id = \"{folder.name}\" or rename the folder",
+        )
+    return spec
+
+
+def _spec_error(exc: ValidationError, file: Path) -> SpecError:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    fix = _field_help(first["loc"])
+    return SpecError(first["msg"], file=file, field=field, hint=fix)
+
+
+def _field_help(loc: tuple[int | str, ...]) -> str:
+    """The description of the field at ``loc``, walked through the models."""
+    model: type[BaseModel] | None = Assignment
+    info = None
+    for part in loc:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            continue
+        info = model.model_fields[part]
+        ann = info.annotation
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        if model is None and ann is not None:
+            model = _item_model(ann)
+    if info is None:
+        return "remove unknown fields; see docs/instructors.md for the spec format"
+    if info.is_required():
+        return f"{info.description} (required)"
+    default = info.get_default(call_default_factory=True)
+    return f"{info.description} (default {default!r})"
+
+
+def _item_model(annotation: object) -> type[BaseModel] | None:
+    for arg in getattr(annotation, "__args__", ()):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def assignments_root(start: Path | None = None) -> Path:
+    """The ``assignments/`` folder: $GRADER_ASSIGNMENTS, else the nearest one above ``start``."""
+    import os
+
+    env = os.environ.get("GRADER_ASSIGNMENTS")
+    if env:
+        return Path(env)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "assignments").is_dir():
+            return folder / "assignments"
+    return here / "assignments"
+
+
+def known_assignments(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / SPEC_FILE).is_file())
+
+
+def find_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
+    """Load the assignment ``assignment_id`` from ``root`` (default: :func:`assignments_root`)."""
+    root = root or assignments_root()
+    folder = root / assignment_id
+    if not (folder / SPEC_FILE).is_file():
+        raise AssignmentNotFound(
+            f"no assignment '{assignment_id}' in {root}", known=known_assignments(root)
+        )
+    return load_assignment(folder)

@@ -1,0 +1,111 @@
+"""Static checks on a notebook's code cells: imports, defined names, syntax.
+
+Code is never executed here; cells are turned into plain Python with IPython's own transformer
+(so ``%matplotlib inline`` and ``!pip install`` do not break parsing) and read with ``ast``.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from IPython.core.inputtransformer2 import TransformerManager
+from nbformat import NotebookNode
+
+from grader.spec import Names
+
+_DYNAMIC_IMPORTERS = {"__import__", "import_module"}
+
+
+@dataclass(frozen=True)
+class CodeFacts:
+    """What the code cells import and define, read without running them."""
+
+    imports: dict[str, int] = field(default_factory=dict)
+    """Top-level module → index of the first cell importing it."""
+    defined: set[str] = field(default_factory=set)
+    methods: dict[str, set[str]] = field(default_factory=dict)
+    syntax_errors: dict[int, str] = field(default_factory=dict)
+
+
+def to_python(source: str) -> str:
+    """IPython cell source → plain Python (magics become ``get_ipython()`` calls)."""
+    return str(TransformerManager().transform_cell(source))
+
+
+def analyse(nb: NotebookNode) -> CodeFacts:
+    facts = CodeFacts()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(to_python(cell.source))
+        except SyntaxError as exc:
+            facts.syntax_errors[index] = f"line {exc.lineno}: {exc.msg}"
+            continue
+        except Exception as exc:  # IPython's transformer can fail on odd input
+            facts.syntax_errors[index] = str(exc)
+            continue
+        _collect(tree, index, facts)
+    return facts
+
+
+def _collect(tree: ast.Module, index: int, facts: CodeFacts) -> None:
+    for node in ast.walk(tree):
+        for module in _imported(node):
+            facts.imports.setdefault(module.split(".")[0], index)
+    for node in tree.body:
+        facts.defined.update(_defines(node))
+        if isinstance(node, ast.ClassDef):
+            facts.methods.setdefault(node.name, set()).update(
+                n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            )
+
+
+def _imported(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        return [node.module]
+    if isinstance(node, ast.Call) and _call_name(node.func) in _DYNAMIC_IMPORTERS:
+        first = node.args[0] if node.args else None
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            return [first.value]
+    return []
+
+
+def _call_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _defines(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+        targets = [node.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def forbidden(facts: CodeFacts, names: Names) -> dict[str, int]:
+    """Forbidden modules the notebook imports → the cell that imports them."""
+    banned = set(names.forbidden_imports)
+    return {m: cell for m, cell in facts.imports.items() if m in banned}
+
+
+def missing(facts: CodeFacts, names: Names) -> list[str]:
+    """Required names defined neither under their own name nor under an accepted alias."""
+    return [
+        name for name in names.required
+        if not ({name, *names.aliases.get(name, [])} & facts.defined)
+    ]
+
+
+def user_names(facts: CodeFacts) -> list[str]:
+    return sorted(n for n in facts.defined if not n.startswith("_"))

@@ -1,0 +1,124 @@
+"""The pytest plugin that runs an assignment's tests on the host.
+
+Fixtures: ``nb`` (the bridge to the executed kernel), ``public_data`` and ``hidden_data``
+(host paths), ``assignment`` (the spec), ``answers`` (written answers by id) and ``credit``
+(partial points). Marker: ``@pytest.mark.points(n, component="...", hint="...")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.bridge import Bridge
+from grader.spec import Assignment
+
+
+@dataclass
+class Recorded:
+    """What the plugin saw of one test."""
+
+    nodeid: str
+    points: float
+    component: str
+    hint: str
+    hidden: bool
+    outcome: str = "error"
+    message: str = ""
+    fraction: float | None = None
+    credit_note: str = ""
+    invalid: bool = False
+
+
+@dataclass(eq=False)
+class GraderPlugin:
+    spec: Assignment
+    bridge: Bridge | None
+    hidden_dir: Path | None
+    answer_texts: dict[str, str] = field(default_factory=dict)
+    tests: dict[str, Recorded] = field(default_factory=dict)
+    collect_errors: list[str] = field(default_factory=list)
+
+    # ---------------------------------------------------------------- hooks
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n, component, hint): points of a test")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            self.tests[item.nodeid] = self._describe(item)
+
+    def _describe(self, item: pytest.Item) -> Recorded:
+        mark = item.get_closest_marker("points")
+        hidden = self.hidden_dir is not None and _under(Path(str(item.path)), self.hidden_dir)
+        doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()  # type: ignore[union-attr]
+        if mark is None:
+            return Recorded(item.nodeid, 0.0, "", "", hidden, "error",
+                            "test has no @pytest.mark.points(...) marker", invalid=True)
+        points = float(mark.args[0]) if mark.args else float(mark.kwargs.get("n", 0))
+        hint = str(mark.kwargs.get("hint", "") or (doc[0] if doc else ""))
+        return Recorded(item.nodeid, points, str(mark.kwargs.get("component", "")), hint, hidden)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {_short(report)}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        rec = self.tests.get(report.nodeid)
+        if rec is None or rec.invalid:
+            return
+        if report.when == "call" or report.failed or report.skipped:
+            rec.outcome = "skipped" if report.skipped else report.outcome
+            rec.message = _short(report) if report.failed else ""
+
+    # ---------------------------------------------------------------- fixtures
+    @pytest.fixture(scope="session")
+    def nb(self) -> Bridge:
+        if self.bridge is None:
+            pytest.skip("the notebook's kernel is not available")
+        return self.bridge
+
+    @pytest.fixture(scope="session")
+    def assignment(self) -> Assignment:
+        return self.spec
+
+    @pytest.fixture(scope="session")
+    def public_data(self) -> Path:
+        return self.spec.path(self.spec.data.public)
+
+    @pytest.fixture(scope="session")
+    def hidden_data(self) -> Path:
+        if self.hidden_dir is None:
+            pytest.skip("hidden data is only available at grading")
+        return self.spec.path(self.spec.data.hidden)
+
+    @pytest.fixture(scope="session")
+    def answers(self) -> dict[str, str]:
+        return dict(self.answer_texts)
+
+    @pytest.fixture
+    def credit(self, request: pytest.FixtureRequest) -> Callable[..., None]:
+        rec = self.tests[request.node.nodeid]
+
+        def give(fraction: float, message: str = "") -> None:
+            rec.fraction = min(1.0, max(0.0, float(fraction)))
+            rec.credit_note = message
+
+        return give
+
+
+def _under(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _short(report: Any) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    return text if len(text) <= 1500 else text[:1497] + "..."

@@ -1,0 +1,89 @@
+"""Run an assignment's pytest files in this process, against a live kernel."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from grader.bridge import Bridge
+from grader.errors import GraderError
+from grader.spec import Assignment
+from grader.testing.plugin import GraderPlugin, Recorded
+
+
+def test_dirs(spec: Assignment, *, hidden: bool) -> list[Path]:
+    dirs = [spec.path(spec.tests.public)]
+    if hidden:
+        dirs.append(spec.path(spec.tests.hidden))
+    return [d for d in dirs if d.is_dir()]
+
+
+def run_tests(
+    spec: Assignment,
+    *,
+    bridge: Bridge | None,
+    hidden: bool,
+    answers: dict[str, str] | None = None,
+    collect_only: bool = False,
+) -> GraderPlugin:
+    """Run public (and hidden) tests; the returned plugin holds every test's record."""
+    hidden_dir = spec.path(spec.tests.hidden) if hidden else None
+    plugin = GraderPlugin(spec=spec, bridge=bridge, hidden_dir=hidden_dir,
+                          answer_texts=answers or {})
+    dirs = test_dirs(spec, hidden=hidden)
+    if not dirs:
+        return plugin
+    with tempfile.TemporaryDirectory(prefix="grader-pytest-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        args = [
+            *map(str, dirs), "-c", str(ini), "--rootdir", str(spec.root),
+            "--confcutdir", str(spec.root), "--import-mode=importlib",
+            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            "-p", "no:randomly", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            *(["--collect-only"] if collect_only else []),
+        ]
+        with _quiet() as log, _forget_modules(dirs):
+            code = pytest.main(args, plugins=[plugin])
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (
+        plugin.collect_errors
+    ):
+        detail = "; ".join(plugin.collect_errors) or log.getvalue()[-2000:]
+        raise GraderError(
+            f"the tests of assignment '{spec.id}' could not run: {detail}",
+            hint=f"fix the test files, then run `grade validate {spec.id}`",
+        )
+    return plugin
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[io.StringIO]:
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        yield log
+
+
+@contextlib.contextmanager
+def _forget_modules(dirs: list[Path]) -> Iterator[None]:
+    """Drop the test modules afterwards, so no state leaks into the next submission."""
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        roots = [str(d.resolve()) for d in dirs]
+        for name in set(sys.modules) - before:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if any(file.startswith(r) for r in roots):
+                del sys.modules[name]
+
+
+def hidden_tests(spec: Assignment) -> list[Recorded]:
+    """The hidden tests that exist, collected without running them."""
+    plugin = run_tests(spec, bridge=None, hidden=True, collect_only=True)
+    return [r for r in plugin.tests.values() if r.hidden]
