@@ -16,7 +16,6 @@ from grader.report.console import render
 from grader.results import Status
 from grader.sandbox.choose import Backend, make_sandbox
 from grader.spec import find_assignment
-from grader.testing.run import hidden_tests
 from grader.validate import Check, validate_assignment
 
 app = typer.Typer(
@@ -47,13 +46,12 @@ def check(
                               hint="hidden tests exist only in the instructors' copy")
         options = Options(sandbox=make_sandbox(backend), hidden=hidden)
         result = grade_submission(spec, notebook, options=options)
-        pending = [] if hidden else hidden_tests(spec)
     except GraderError as exc:
         _fail(exc)
     if json_out:
         print(result.model_dump_json(indent=2))
     else:
-        render(result, console, hidden_pending=pending)
+        render(result, console)
     raise typer.Exit(0 if result.status in (Status.GRADED, Status.MISSING_NAMES) else 1)
 
 

@@ -16,10 +16,11 @@ from grader.bridge import Bridge
 from grader.errors import BridgeError, SandboxError, SubmissionError
 from grader.execute import CellHook, Execution, preamble, run_notebook
 from grader.intake import Submission, intake
-from grader.results import GradeResult, Status, TestResult, Timings
+from grader.results import GradeResult, Status, Timings
 from grader.sandbox.base import KernelRequest, Mount, Sandbox
 from grader.spec import Assignment
-from grader.testing.run import hidden_tests, run_tests
+from grader.testing.plugin import GraderPlugin
+from grader.testing.run import run_tests
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Options:
     gpus: tuple[str, ...] = ()
     submitted_at: datetime | None = None
     on_cell: CellHook | None = None
+    artifacts: Path | None = None
+    """Folder where tests may leave pictures for the feedback; None = discard them."""
 
 
 def grade_submission(spec: Assignment, path: Path, *, options: Options) -> GradeResult:
@@ -70,9 +73,10 @@ class _Base:
             with run_notebook(sub.nb, sandbox=self.options.sandbox, request=request,
                               setup_code=setup, on_cell=self.options.on_cell) as ex:
                 tests_started = time.monotonic()
-                tests = self._tests(ex, {a.id: a.text for a in answers if a.answered})
+                plugin = self._tests(ex, {a.id: a.text for a in answers if a.answered})
         except SandboxError as exc:
             return self.refused(Status.GRADER_ERROR, str(exc), started, sub.sha256)
+        tests = [scoring.test_result(r) for r in plugin.tests.values()]
         answer_results = scoring.answer_results(self.spec, answers)
         comps = scoring.components(self.spec, tests, answer_results)
         earned = round(sum(c.points for c in comps), 4)
@@ -86,8 +90,10 @@ class _Base:
             message=message, points=round(max(0.0, earned - penalty), 4),
             max_points=sum(c.max_points for c in comps), late_penalty=penalty,
             components=comps, tests=tests, answers=answer_results, cell_errors=ex.cell_errors,
+            artifacts=_artifacts(self.options.artifacts),
             hidden_included=self.options.hidden,
-            hidden_not_run=0 if self.options.hidden else len(hidden_tests(self.spec)),
+            hidden_not_run=len(plugin.pending),
+            hidden_points_pending=scoring.points_by_component(plugin.pending),
             timings=Timings(intake_s=intake_s, execute_s=ex.seconds, tests_s=now - tests_started,
                             total_s=now - started),
             versions=versions(),
@@ -99,7 +105,7 @@ class _Base:
         gpus = self.options.gpus if self.spec.resources.gpu != "none" else ()
         return KernelRequest(workdir=work, limits=self.spec.resources, mounts=mounts, gpus=gpus)
 
-    def _tests(self, ex: Execution, answers: dict[str, str]) -> list[TestResult]:
+    def _tests(self, ex: Execution, answers: dict[str, str]) -> GraderPlugin:
         bridge = None
         if ex.usable:
             bridge = Bridge(ex.km, aliases=self.spec.names.aliases,
@@ -110,11 +116,17 @@ class _Base:
                 bridge = None
         try:
             plugin = run_tests(self.spec, bridge=bridge, hidden=self.options.hidden,
-                               answers=answers)
+                               answers=answers, artifacts=self.options.artifacts)
         finally:
             if bridge is not None:
                 bridge.close()
-        return [scoring.test_result(r) for r in plugin.tests.values()]
+        return plugin
+
+
+def _artifacts(folder: Path | None) -> list[str]:
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.is_symlink())
 
 
 def _banned_msg(banned: dict[str, int]) -> str:

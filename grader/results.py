@@ -103,8 +103,14 @@ class GradeResult(_Frozen):
     tests: list[TestResult] = Field(default_factory=list)
     answers: list[AnswerResult] = Field(default_factory=list)
     cell_errors: list[CellError] = Field(default_factory=list)
+    artifacts: list[str] = Field(
+        default_factory=list, description="Files the tests left beside the result (plots)."
+    )
     hidden_included: bool = Field(False, description="Whether hidden tests ran.")
     hidden_not_run: int = Field(0, description="Hidden tests that exist but did not run.")
+    hidden_points_pending: dict[str, float] = Field(
+        default_factory=dict, description="Points of the hidden tests not run, by component."
+    )
     timings: Timings = Field(default_factory=Timings)
     versions: dict[str, str] = Field(default_factory=dict)
 

@@ -69,6 +69,13 @@ def components(
     return out
 
 
+def points_by_component(records: Iterable[Recorded]) -> dict[str, float]:
+    per: dict[str, float] = {}
+    for rec in records:
+        per[rec.component] = per.get(rec.component, 0.0) + rec.points
+    return per
+
+
 def late_fraction(policy: LatePolicy, submitted_at: datetime | None) -> float:
     """Fraction of the maximum lost for submitting at ``submitted_at``."""
     if policy.deadline is None or submitted_at is None or policy.penalty == 0:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from grader.results import GradeResult, Outcome, Status
-from grader.testing.plugin import Recorded
 
 _STYLE = {Outcome.PASSED: "green", Outcome.PARTIAL: "yellow", Outcome.FAILED: "red",
           Outcome.ERROR: "red", Outcome.SKIPPED: "dim"}
 
 
-def render(result: GradeResult, console: Console, *, hidden_pending: list[Recorded]) -> None:
+def render(result: GradeResult, console: Console) -> None:
     console.print(_header(result))
     if result.tests:
         console.print(_tests_table(result))
@@ -25,7 +22,7 @@ def render(result: GradeResult, console: Console, *, hidden_pending: list[Record
     for err in result.cell_errors:
         console.print(f"[red]Cell {err.index + 1} raised {err.ename}[/]: {err.evalue}\n"
                       f"[dim]{err.source_head}[/]")
-    console.print(_next_steps(result, hidden_pending))
+    console.print(_next_steps(result))
 
 
 def _header(r: GradeResult) -> Panel:
@@ -60,13 +57,13 @@ def _answers_table(r: GradeResult) -> Table:
     return table
 
 
-def _next_steps(r: GradeResult, hidden_pending: list[Recorded]) -> Panel:
+def _next_steps(r: GradeResult) -> Panel:
     steps = [f"• {t.id.split('::')[-1]}: {t.message.splitlines()[0] if t.message else 'fix it'}"
              for t in r.tests if not t.hidden and t.outcome in (Outcome.FAILED, Outcome.ERROR)]
     steps += [f"• answer {a.id} in a markdown cell: **Ответ {a.id}:** … ({a.message})"
               for a in r.answers if not a.answered]
-    if hidden_pending:
-        steps.append(_hidden_note(hidden_pending))
+    if r.hidden_not_run:
+        steps.append(_hidden_note(r))
     if r.needs_review:
         steps.append("• written answers are scored provisionally; a teacher reviews them")
     if not steps:
@@ -74,10 +71,8 @@ def _next_steps(r: GradeResult, hidden_pending: list[Recorded]) -> Panel:
     return Panel(Group(*[Text(s) for s in steps]), title="Next steps", border_style="blue")
 
 
-def _hidden_note(hidden: list[Recorded]) -> str:
-    per: dict[str, float] = defaultdict(float)
-    for rec in hidden:
-        per[rec.component] += rec.points
+def _hidden_note(r: GradeResult) -> str:
+    per = r.hidden_points_pending
     parts = ", ".join(f"{c}: {p:g}" for c, p in sorted(per.items()))
-    return (f"• NOT YOUR GRADE YET: {len(hidden)} hidden checks worth {sum(per.values()):g} "
-            f"points ({parts}) run only at grading, on data you do not have")
+    return (f"• NOT YOUR GRADE YET: {r.hidden_not_run} hidden checks worth "
+            f"{sum(per.values()):g} points ({parts}) run only at grading, on data you do not have")

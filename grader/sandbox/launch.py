@@ -1,4 +1,6 @@
-"""Start a kernel under resource limits: ``python -m grader.sandbox.launch LIMITS -- CMD...``.
+"""Start a kernel under resource limits: ``python -I -S launch.py LIMITS -- CMD...``.
+
+Run as a script (standard library only), so starting it imports nothing of the grader.
 
 Used by :class:`grader.sandbox.local.LocalSandbox`. Runs in the child process only: sets
 rlimits, a new session (so the whole process group can be killed), a scrubbed environment

@@ -13,9 +13,11 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from grader.sandbox import launch
 from grader.sandbox.base import CommandKernelManager, KernelRequest, iter_mount_links, kernel_env
 
 
@@ -41,7 +43,7 @@ class LocalSandbox:
         env = kernel_env(request, home=str(request.workdir))
         cpu_seconds = math.ceil(limits.total_timeout * max(1.0, limits.cpus)) + 30
         argv = [
-            self.python, "-m", "grader.sandbox.launch",
+            self.python, "-I", "-S", str(Path(launch.__file__)),
             "--memory-mb", str(limits.memory_mb),
             "--cpu-seconds", str(cpu_seconds),
             "--pids", str(_user_tasks() + limits.pids),

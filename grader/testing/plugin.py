@@ -1,8 +1,8 @@
 """The pytest plugin that runs an assignment's tests on the host.
 
 Fixtures: ``nb`` (the bridge to the executed kernel), ``public_data`` and ``hidden_data``
-(host paths), ``assignment`` (the spec), ``answers`` (written answers by id) and ``credit``
-(partial points). Marker: ``@pytest.mark.points(n, component="...", hint="...")``.
+(host paths), ``assignment`` (the spec), ``answers`` (written answers by id), ``credit``
+(partial points) and ``artifacts`` (a folder for pictures shown with the feedback). Marker: ``@pytest.mark.points(n, component="...", hint="...")``.
 """
 
 from __future__ import annotations
@@ -39,17 +39,35 @@ class GraderPlugin:
     spec: Assignment
     bridge: Bridge | None
     hidden_dir: Path | None
+    """The hidden tests' folder; tests under it are hidden."""
+    run_hidden: bool = True
+    """False: hidden tests are collected (to count them) but not run."""
     answer_texts: dict[str, str] = field(default_factory=dict)
+    artifacts_dir: Path | None = None
     tests: dict[str, Recorded] = field(default_factory=dict)
+    pending: list[Recorded] = field(default_factory=list)
+    """Hidden tests that exist but were not run."""
     collect_errors: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- hooks
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n, component, hint): points of a test")
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        keep, drop = [], []
         for item in items:
-            self.tests[item.nodeid] = self._describe(item)
+            rec = self._describe(item)
+            if rec.hidden and not self.run_hidden:
+                self.pending.append(rec)
+                drop.append(item)
+            else:
+                self.tests[item.nodeid] = rec
+                keep.append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
 
     def _describe(self, item: pytest.Item) -> Recorded:
         mark = item.get_closest_marker("points")
@@ -91,13 +109,21 @@ class GraderPlugin:
 
     @pytest.fixture(scope="session")
     def hidden_data(self) -> Path:
-        if self.hidden_dir is None:
+        if not self.run_hidden:
             pytest.skip("hidden data is only available at grading")
         return self.spec.path(self.spec.data.hidden)
 
     @pytest.fixture(scope="session")
     def answers(self) -> dict[str, str]:
         return dict(self.answer_texts)
+
+    @pytest.fixture(scope="session")
+    def artifacts(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        """Folder for files shown with the feedback (plots as PNG); kept with the result."""
+        if self.artifacts_dir is None:
+            return tmp_path_factory.mktemp("artifacts")
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        return self.artifacts_dir
 
     @pytest.fixture
     def credit(self, request: pytest.FixtureRequest) -> Callable[..., None]:

@@ -17,10 +17,8 @@ from grader.spec import Assignment
 from grader.testing.plugin import GraderPlugin, Recorded
 
 
-def test_dirs(spec: Assignment, *, hidden: bool) -> list[Path]:
-    dirs = [spec.path(spec.tests.public)]
-    if hidden:
-        dirs.append(spec.path(spec.tests.hidden))
+def test_dirs(spec: Assignment) -> list[Path]:
+    dirs = [spec.path(spec.tests.public), spec.path(spec.tests.hidden)]
     return [d for d in dirs if d.is_dir()]
 
 
@@ -31,12 +29,16 @@ def run_tests(
     hidden: bool,
     answers: dict[str, str] | None = None,
     collect_only: bool = False,
+    artifacts: Path | None = None,
 ) -> GraderPlugin:
-    """Run public (and hidden) tests; the returned plugin holds every test's record."""
-    hidden_dir = spec.path(spec.tests.hidden) if hidden else None
-    plugin = GraderPlugin(spec=spec, bridge=bridge, hidden_dir=hidden_dir,
-                          answer_texts=answers or {})
-    dirs = test_dirs(spec, hidden=hidden)
+    """Run public (and hidden) tests; the returned plugin holds every test's record.
+
+    Without ``hidden``, hidden tests are still collected, to count them, but never run.
+    """
+    hidden_dir = spec.path(spec.tests.hidden)
+    plugin = GraderPlugin(spec=spec, bridge=bridge, hidden_dir=hidden_dir, run_hidden=hidden,
+                          answer_texts=answers or {}, artifacts_dir=artifacts)
+    dirs = test_dirs(spec)
     if not dirs:
         return plugin
     with tempfile.TemporaryDirectory(prefix="grader-pytest-") as tmp:
@@ -46,7 +48,8 @@ def run_tests(
             *map(str, dirs), "-c", str(ini), "--rootdir", str(spec.root),
             "--confcutdir", str(spec.root), "--import-mode=importlib",
             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
-            "-p", "no:randomly", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *(["--collect-only"] if collect_only else []),
         ]
         with _quiet() as log, _forget_modules(dirs):
@@ -85,5 +88,4 @@ def _forget_modules(dirs: list[Path]) -> Iterator[None]:
 
 def hidden_tests(spec: Assignment) -> list[Recorded]:
     """The hidden tests that exist, collected without running them."""
-    plugin = run_tests(spec, bridge=None, hidden=True, collect_only=True)
-    return [r for r in plugin.tests.values() if r.hidden]
+    return run_tests(spec, bridge=None, hidden=False, collect_only=True).pending
