@@ -93,12 +93,21 @@ class _CappedClient(NotebookClient):
         self._budget -= size
         if self._budget >= 0:
             return super().output(outs, msg, display_id, cell_index)
+        if msg.get("msg_type") == "error":  # errors are verdicts: kept past the cap, trimmed
+            return super().output(outs, _trimmed_error(msg), display_id, cell_index)
         if not self._cut:
             self._cut = True
             note = nbformat.v4.new_output("stream", name="stderr",
                                           text="[grader: output limit reached, rest dropped]\n")
             outs.append(note)
         return None
+
+
+def _trimmed_error(msg: dict[str, Any]) -> dict[str, Any]:
+    content = msg.get("content", {})
+    short = {"ename": str(content.get("ename", ""))[:200],
+             "evalue": str(content.get("evalue", ""))[:500], "traceback": []}
+    return {**msg, "content": short}
 
 
 def preamble(seed: int, imports: set[str], forbidden: list[str]) -> str:
@@ -126,8 +135,22 @@ def run_notebook(
         _start(client, sandbox.name)
         started = time.monotonic()
         with client.setup_kernel():
-            client.execute_cell(nbformat.v4.new_code_cell(setup_code), -1, store_history=False)
+            _run_setup(client, setup_code)
             yield _run_cells(client, km, limits.total_timeout, on_cell, started)
+
+
+def _run_setup(client: NotebookClient, code: str) -> None:
+    """Run the grader's setup code as a cell of its own, appended only while it runs.
+
+    nbclient stores an executed cell back at ``nb.cells[index]``; an index outside the notebook
+    (such as -1) would overwrite the student's last cell.
+    """
+    cells = client.nb.cells
+    cells.append(nbformat.v4.new_code_cell(code))
+    try:
+        client.execute_cell(cells[-1], len(cells) - 1, store_history=False)
+    finally:
+        cells.pop()
 
 
 def _start(client: NotebookClient, backend: str) -> None:

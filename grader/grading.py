@@ -44,7 +44,7 @@ def grade_submission(spec: Assignment, path: Path, *, options: Options) -> Grade
         try:
             sub = intake(path, preferred=spec.notebook, scratch=Path(tmp))
         except SubmissionError as exc:
-            return base.refused(exc.status, str(exc), started)
+            return base.refused(Status(exc.status), str(exc), started)
         return base.graded(sub, Path(tmp), started)
 
 
@@ -82,7 +82,7 @@ class _Base:
         earned = round(sum(c.points for c in comps), 4)
         penalty = scoring.late_penalty(self.spec, earned, self.options.submitted_at)
         status, message = _verdict(ex, static.missing(facts, self.spec.names),
-                                   static.user_names(facts))
+                                   static.user_names(facts), facts.syntax_errors)
         now = time.monotonic()
         return GradeResult(
             assignment=self.spec.id, assignment_version=self.spec.version,
@@ -135,12 +135,19 @@ def _banned_msg(banned: dict[str, int]) -> str:
             "remove those imports and solve it with the allowed libraries")
 
 
-def _verdict(ex: Execution, missing: Sequence[str], defined: Sequence[str]) -> tuple[Status, str]:
+def _verdict(
+    ex: Execution, missing: Sequence[str], defined: Sequence[str], syntax: dict[int, str]
+) -> tuple[Status, str]:
     if ex.status is Status.FORBIDDEN_IMPORT:
         blocked = next(e for e in ex.cell_errors if e.ename == "ForbiddenImportError")
         return ex.status, f"cell {blocked.index + 1}: {blocked.evalue}"
     if not ex.usable:
         return ex.status, ex.message
+    if missing and syntax:  # the syntax error is the cause: name it
+        where = "; ".join(f"cell {i + 1}, {msg}" for i, msg in sorted(syntax.items()))
+        return Status.GRADED, (
+            f"graded; a syntax error ({where}) left {', '.join(missing)} undefined: "
+            "fix it and run the notebook from the top")
     if missing:
         shown = ", ".join(defined[:30]) or "nothing"
         return Status.MISSING_NAMES, (

@@ -104,7 +104,7 @@ def _as_v4(data: object, name: str) -> NotebookNode:
     if major != 4:
         raise _invalid(f"{name} has nbformat version {major!r}, expected 4",
                        "open it in a current Jupyter or Colab and save it again")
-    nb = rejoin_lines(nbformat.from_dict(data))
+    nb: NotebookNode = rejoin_lines(nbformat.from_dict(data))
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError:

@@ -22,6 +22,8 @@ class Status(StrEnum):
     MISSING_NAMES = "missing_names"
     NOT_FOUND = "not_found"
     GRADER_ERROR = "grader_error"
+    DUPLICATE = "duplicate"
+    """Two or more submissions for one student in a batch; none was graded."""
 
 
 class Outcome(StrEnum):

@@ -19,7 +19,7 @@ from typing import Any
 
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_client.utils import run_sync
+from jupyter_core.utils import run_sync
 
 from grader.bridge.codec import Decoder, HandleRef, Limits, encode, parse
 from grader.errors import BridgeError, BridgeTimeout, MissingName, PayloadRejected, RemoteError

@@ -166,7 +166,8 @@ def load_npy(raw: bytes, limits: Limits = Limits()) -> np.ndarray:
         have = len(raw) - buf.tell()
         raise PayloadRejected(f"array header claims {nbytes} bytes, data has {have}")
     buf.seek(0)
-    return np.load(buf, allow_pickle=False)
+    array: np.ndarray = np.load(buf, allow_pickle=False)
+    return array
 
 
 def load_safetensors(raw: bytes) -> dict[str, np.ndarray]:

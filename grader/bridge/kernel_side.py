@@ -23,7 +23,7 @@ _HIDDEN = {"In", "Out", "exit", "quit", "get_ipython", "open"}
 
 
 def _user_ns() -> dict[str, Any]:
-    return sys.modules["__main__"].__dict__ if _ip() is None else _ip().user_ns  # type: ignore[no-any-return]
+    return sys.modules["__main__"].__dict__ if _ip() is None else _ip().user_ns
 
 
 def _ip() -> Any:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_client.utils import run_sync
+from jupyter_core.utils import run_sync
 
 from grader.sandbox.base import CommandKernelManager, KernelRequest, iter_mount_links
 

@@ -1,5 +1,5 @@
 """What assignment tests use: fixtures come from the plugin, helpers from here."""
 
-from grader.testing.helpers import scale
+from grader.testing.helpers import parameter_count, parameters_by_layer, scale
 
-__all__ = ["scale"]
+__all__ = ["parameter_count", "parameters_by_layer", "scale"]

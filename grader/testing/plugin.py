@@ -72,7 +72,7 @@ class GraderPlugin:
     def _describe(self, item: pytest.Item) -> Recorded:
         mark = item.get_closest_marker("points")
         hidden = self.hidden_dir is not None and _under(Path(str(item.path)), self.hidden_dir)
-        doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()  # type: ignore[union-attr]
+        doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
         if mark is None:
             return Recorded(item.nodeid, 0.0, "", "", hidden, "error",
                             "test has no @pytest.mark.points(...) marker", invalid=True)

@@ -47,7 +47,7 @@ def run_tests(
         args = [
             *map(str, dirs), "-c", str(ini), "--rootdir", str(spec.root),
             "--confcutdir", str(spec.root), "--import-mode=importlib",
-            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            "-p", "no:cacheprovider", "-p", "no:stepwise",
             "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *(["--collect-only"] if collect_only else []),

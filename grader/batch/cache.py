@@ -1,0 +1,76 @@
+"""Cache keys: a submission is regraded only when what decides its grade has changed.
+
+key = sha256(submission bytes (notebook + other files) · assignment fingerprint (assignment.toml,
+tests/**, data/**) · grader version · hidden flag · submission time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from grader import __version__
+from grader.spec import SPEC_FILE, Assignment
+
+_SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".git", ".mypy_cache",
+              ".ruff_cache", "__MACOSX"}
+_CHUNK = 1 << 20
+
+
+def _files(folder: Path, *, follow: bool) -> list[Path]:
+    """Files under ``folder``, sorted; symlinks followed only when ``follow``."""
+    out = []
+    for root, dirs, files in os.walk(folder, followlinks=follow):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        out += [Path(root) / n for n in files if not n.endswith((".pyc", ".pyo"))]
+    return sorted(out)
+
+
+def _feed(h: hashlib._Hash, path: Path, name: str) -> None:
+    h.update(name.encode() + b"\0")
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    h.update(b"\0")
+
+
+def assignment_fingerprint(spec: Assignment) -> str:
+    """Hash of the spec, every test file and every data file of the assignment."""
+    h = hashlib.sha256()
+    _feed(h, spec.root / SPEC_FILE, SPEC_FILE)
+    for base in _roots(spec):
+        for path in _files(base, follow=True):
+            _feed(h, path, os.path.relpath(path, spec.root.resolve()))
+    return h.hexdigest()
+
+
+def _roots(spec: Assignment) -> list[Path]:
+    """tests/, data/ and the spec's test and data folders, none inside another."""
+    named = {"tests", "data", spec.tests.public, spec.tests.hidden, spec.data.public,
+             spec.data.hidden}
+    dirs = sorted({spec.path(n).resolve() for n in named if spec.path(n).is_dir()})
+    return [d for d in dirs if not any(d != o and d.is_relative_to(o) for o in dirs)]
+
+
+def submission_digest(source: Path) -> str:
+    """Hash of what was submitted: the file, or every file of the folder with its name."""
+    h = hashlib.sha256()
+    if source.is_dir():
+        for path in _files(source, follow=False):
+            if path.is_file() and not path.is_symlink():
+                _feed(h, path, path.relative_to(source).as_posix())
+    else:
+        _feed(h, source, source.name)
+    return h.hexdigest()
+
+
+def cache_key(
+    *, submission: str, assignment: str, hidden: bool, submitted_at: datetime | None
+) -> str:
+    """The key stored beside a result; equal keys mean the same grade."""
+    parts = {"submission": submission, "assignment": assignment, "grader": __version__,
+             "hidden": hidden, "submitted_at": submitted_at.isoformat() if submitted_at else None}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,482 @@
+"""DockerSandbox: each submission's kernel runs in a fresh, locked-down container.
+
+nbclient and the tests stay on the host; only the ipykernel runs in the container. The
+container has no network (``--network none``): the kernel's ZMQ sockets use the *ipc*
+transport, as socket files in a private host folder bind-mounted at the same path inside, next
+to the connection file. The container is created with the SDK (its whole configuration is in
+:func:`container_config`); the kernel manager "launches" it with ``docker start --attach``, a
+process that lives exactly as long as the container, so jupyter_client's liveness checks work
+unchanged. Signals and kills go to the container through the Docker API.
+
+On exit the container, its socket folder and the connection file are removed, on every path.
+Leftovers of a killed grader (labelled ``dl-grader.sandbox``) are removed by
+``grade sandbox prune`` and, at the latest, end with the container's lifetime.
+See docs/docker.md for the threat model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.types import DeviceRequest, LogConfig, Ulimit
+from docker.types import Mount as DockerMount
+from jupyter_client.manager import AsyncKernelManager
+from requests.exceptions import RequestException
+
+from grader.errors import PayloadRejected, SandboxError
+from grader.image import runtime_image_tag
+from grader.sandbox.base import CommandKernelManager, KernelRequest, kernel_env
+
+log = logging.getLogger(__name__)
+
+LABEL = "dl-grader.sandbox"
+SANDBOX_UID = 10001
+"""The image's user; the container runs as it when the grader runs as root."""
+HOME = "/home/grader"
+PYTHON = "/opt/venv/bin/python"
+CONNECTION_FILE = "kernel.json"
+MIB = 1024 * 1024
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+DOCTOR_HINT = "is the Docker daemon running? try `grade doctor`"
+
+
+class DockerSandbox:
+    """Kernels in containers: no network, limits, non-root, read-only root, capabilities dropped."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        *,
+        image: str | None = None,
+        client: Any = None,
+        host: str | None = None,
+        docker_cli: str = "docker",
+        lifetime: float | None = None,
+    ) -> None:
+        """``image`` defaults to :func:`grader.image.runtime_image_tag` (GPU variant when the
+        request has GPUs); ``lifetime`` caps a container's life in seconds even if the grader
+        dies (default: 4x the notebook's time limit, at least an hour)."""
+        self.image = image
+        self.host = host or docker_host()
+        self.docker_cli = docker_cli
+        self.lifetime = lifetime
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = connect(host=self.host)
+        return self._client
+
+    @contextmanager
+    def kernel(self, request: KernelRequest) -> Iterator[AsyncKernelManager]:
+        cli = self._cli()
+        image = self._image(request)
+        ipc_dir = Path(tempfile.mkdtemp(prefix="dlg-"))
+        user = sandbox_user()
+        container = None
+        km: DockerKernelManager | None = None
+        try:
+            _prepare_dirs(request, ipc_dir=ipc_dir, user=user)
+            config = container_config(
+                request, image=image, ipc_dir=ipc_dir, user=user, lifetime=self._lifetime(request)
+            )
+            container = _create(self.client, config)
+            km = DockerKernelManager(
+                container=container, ipc_dir=ipc_dir, user=user, cli=cli, host=self.host
+            )
+            yield km
+        finally:
+            _destroy(km, container, ipc_dir)
+
+    def _cli(self) -> str:
+        cli = shutil.which(self.docker_cli)
+        if cli is None:
+            raise SandboxError(
+                f"the docker command ({self.docker_cli}) is not on PATH",
+                hint="install the Docker CLI (apt-get install docker.io); try `grade doctor`",
+            )
+        return cli
+
+    def _image(self, request: KernelRequest) -> str:
+        image = self.image or runtime_image_tag(gpu=bool(request.gpus))
+        try:
+            self.client.images.get(image)
+        except ImageNotFound:
+            raise SandboxError(
+                f"the sandbox image {image} is missing",
+                hint="build it with `grade image build`" + (" --gpu" if request.gpus else ""),
+            ) from None
+        except (DockerException, RequestException) as exc:
+            raise SandboxError(f"cannot reach the Docker engine: {exc}", hint=DOCTOR_HINT) from exc
+        return image
+
+    def _lifetime(self, request: KernelRequest) -> float:
+        return self.lifetime or max(3600.0, 4 * request.limits.total_timeout)
+
+
+class DockerKernelManager(CommandKernelManager):
+    """A kernel manager for a created (not started) container; ipc transport."""
+
+    def __init__(
+        self, *, container: Any, ipc_dir: Path, user: tuple[int, int], cli: str, host: str
+    ) -> None:
+        super().__init__(
+            [cli, "start", "--attach", container.id],
+            transport="ipc",
+            ip=str(ipc_dir / "k"),
+            connection_file=str(ipc_dir / CONNECTION_FILE),
+        )
+        self.container = container
+        self._user = user
+        self._host = host
+        self._last_state: dict[str, Any] = {}
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        if os.geteuid() == 0:  # the file is 0600: hand it to the sandbox user
+            os.chown(self.connection_file, *self._user)
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONTEXT"}
+        kw.update(
+            env={**env, "DOCKER_HOST": self._host},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        kw.pop("cwd", None)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_signal_kernel(self, signum: int) -> None:
+        """Signals go to the container's init, which passes them to the kernel."""
+        try:
+            self.container.kill(signal=int(signum))
+        except (APIError, RequestException) as exc:
+            log.debug("signal %s to %s: %s", signum, self.container.id[:12], exc)
+
+    async def _async_kill_kernel(self, restart: bool = False) -> None:
+        await self._async_signal_kernel(signal.SIGKILL)
+        await super()._async_kill_kernel(restart=restart)
+
+    def exit_reason(self) -> str | None:
+        """'out_of_memory' when the container's memory limit killed the kernel, else None."""
+        state = self.state()
+        return "out_of_memory" if state.get("OOMKilled") else None
+
+    def state(self) -> dict[str, Any]:
+        """The container's state (Status, ExitCode, OOMKilled...), last known if it is gone."""
+        with suppress(DockerException, RequestException):
+            self.container.reload()
+            self._last_state = dict(self.container.attrs.get("State") or {})
+        return self._last_state
+
+
+def container_config(
+    request: KernelRequest,
+    *,
+    image: str,
+    ipc_dir: Path,
+    user: tuple[int, int],
+    lifetime: float,
+) -> dict[str, Any]:
+    """Keyword arguments of ``client.containers.create`` for one submission's kernel."""
+    limits = request.limits
+    return {
+        "image": image,
+        "command": _command(ipc_dir, lifetime),
+        "name": f"dl-grader-{secrets.token_hex(6)}",
+        "labels": _labels(request),
+        "user": f"{user[0]}:{user[1]}",
+        "working_dir": str(request.workdir),
+        "environment": _environment(request),
+        "hostname": "sandbox",
+        "network_mode": "none",
+        "read_only": True,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "init": True,
+        "mem_limit": f"{limits.memory_mb}m",
+        "memswap_limit": f"{limits.memory_mb}m",
+        "nano_cpus": int(limits.cpus * 1e9),
+        "pids_limit": limits.pids,
+        "mounts": _mounts(request, ipc_dir),
+        "tmpfs": _tmpfs(limits.disk_mb, user),
+        "shm_size": f"{min(limits.disk_mb, 256)}m",
+        "ulimits": _ulimits(limits.disk_mb),
+        "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+        "device_requests": _device_requests(request.gpus),
+    }
+
+
+def _command(ipc_dir: Path, lifetime: float) -> list[str]:
+    """The kernel, under coreutils' timeout: a container outlives no crashed grader forever."""
+    deadline = f"{int(lifetime)}s"
+    kernel = [PYTHON, "-m", "ipykernel_launcher", "-f", str(ipc_dir / CONNECTION_FILE)]
+    return ["timeout", "--foreground", "--signal=KILL", deadline, *kernel]
+
+
+def _labels(request: KernelRequest) -> dict[str, str]:
+    return {
+        LABEL: "1",
+        "dl-grader.submission": request.workdir.name,
+        "dl-grader.host": socket.gethostname(),
+        "dl-grader.pid": str(os.getpid()),
+    }
+
+
+def _environment(request: KernelRequest) -> dict[str, str]:
+    env = kernel_env(request, home=HOME)
+    env["PATH"] = f"{Path(PYTHON).parent}:{env['PATH']}"
+    if request.gpus:  # the container sees only its GPUs, numbered from 0
+        env.pop("CUDA_VISIBLE_DEVICES", None)
+    return env
+
+
+def _mounts(request: KernelRequest, ipc_dir: Path) -> list[DockerMount]:
+    """The submission's copy and the socket folder (read-write), public data (read-only)."""
+    workdir = str(request.workdir)
+    mounts = [
+        DockerMount(workdir, workdir, type="bind", read_only=False),
+        DockerMount(str(ipc_dir), str(ipc_dir), type="bind", read_only=False),
+    ]
+    for mount in request.mounts:
+        target = request.workdir / _relative(mount.target)
+        source = str(mount.host.resolve())
+        mounts.append(DockerMount(str(target), source, type="bind", read_only=mount.read_only))
+    return mounts
+
+
+def _relative(target: str) -> PurePosixPath:
+    path = PurePosixPath(target)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise SandboxError(f"mount target {target!r} must be a relative path inside the workdir")
+    return path
+
+
+def _tmpfs(disk_mb: int, user: tuple[int, int]) -> dict[str, str]:
+    """Scratch space; tmpfs pages also count against the container's memory limit."""
+    size = f"size={disk_mb}m"
+    return {
+        "/tmp": f"rw,nosuid,nodev,{size},mode=1777",
+        HOME: f"rw,nosuid,nodev,{size},uid={user[0]},gid={user[1]},mode=0700",
+    }
+
+
+def _ulimits(disk_mb: int) -> list[Ulimit]:
+    """No file bigger than the disk limit (also in the read-write workdir), no core dumps."""
+    fsize = disk_mb * MIB
+    return [
+        Ulimit(name="fsize", soft=fsize, hard=fsize),
+        Ulimit(name="core", soft=0, hard=0),
+        Ulimit(name="nofile", soft=4096, hard=4096),
+    ]
+
+
+def _device_requests(gpus: tuple[str, ...]) -> list[DeviceRequest]:
+    if not gpus:
+        return []
+    if "all" in gpus:
+        return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    return [DeviceRequest(device_ids=list(gpus), capabilities=[["gpu"]])]
+
+
+def sandbox_user() -> tuple[int, int]:
+    """Never root: the image's user when the grader is root, else the grader's own uid."""
+    if os.geteuid() == 0:
+        return SANDBOX_UID, SANDBOX_UID
+    return os.getuid(), os.getgid()
+
+
+def _prepare_dirs(request: KernelRequest, *, ipc_dir: Path, user: tuple[int, int]) -> None:
+    """Mount points made by us (not by dockerd, as root); folders owned by the sandbox user."""
+    for mount in request.mounts:
+        point = request.workdir / _relative(mount.target)
+        if point.is_symlink() or (point.exists() and not point.is_dir()):
+            point.unlink()
+        point.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        _chown_tree(request.workdir, user)
+        os.chown(ipc_dir, *user)
+
+
+def _chown_tree(root: Path, user: tuple[int, int]) -> None:
+    """chown -R that never follows a symlink."""
+    os.chown(root, *user, follow_symlinks=False)
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            os.chown(os.path.join(folder, name), *user, follow_symlinks=False)
+
+
+def _create(client: Any, config: dict[str, Any]) -> Any:
+    try:
+        return client.containers.create(**config)
+    except ImageNotFound:
+        raise SandboxError(
+            f"the sandbox image {config['image']} is missing",
+            hint="build it with `grade image build`",
+        ) from None
+    except (DockerException, RequestException) as exc:
+        raise SandboxError(f"cannot create the sandbox container: {exc}", hint=DOCTOR_HINT) from exc
+
+
+def _destroy(km: DockerKernelManager | None, container: Any, ipc_dir: Path) -> None:
+    """Remove the container, stop the attached client, delete sockets and connection file."""
+    try:
+        if container is not None:
+            if km is not None:
+                km.state()  # keep the final state for exit_reason()
+            _remove(container)
+    finally:
+        if km is not None:
+            _reap(km)
+        shutil.rmtree(ipc_dir, ignore_errors=True)
+
+
+def _remove(container: Any) -> None:
+    try:
+        container.remove(force=True)
+    except NotFound:
+        pass
+    except (DockerException, RequestException) as exc:
+        log.warning(
+            "could not remove sandbox container %s (%s); `grade sandbox prune` removes it",
+            getattr(container, "name", "?"),
+            exc,
+        )
+
+
+def _reap(km: DockerKernelManager) -> None:
+    """SIGKILL the ``docker start --attach`` process if it still runs; forget kernel files."""
+    pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
+    if pid:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    km.cleanup_connection_file()
+    km.cleanup_ipc_files()
+
+
+def docker_host() -> str:
+    """The engine to use: ``DOCKER_HOST``, else the Docker CLI's current context."""
+    if os.environ.get("DOCKER_HOST"):
+        return os.environ["DOCKER_HOST"]
+    try:
+        context = docker.ContextAPI.get_current_context()
+    except DockerException:
+        return DEFAULT_HOST
+    return str(getattr(context, "Host", None) or DEFAULT_HOST)
+
+
+def connect(*, host: str | None = None, timeout: float = 30) -> Any:
+    """A Docker SDK client for ``host``; :class:`SandboxError` saying what to do if it fails."""
+    host = host or docker_host()
+    try:
+        client = docker.DockerClient(base_url=host, timeout=int(timeout))
+        client.ping()
+    except (DockerException, RequestException) as exc:
+        raise SandboxError(
+            f"cannot reach the Docker engine at {host}: {_reason(exc)}", hint=DOCTOR_HINT
+        ) from exc
+    return client
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if "No such file" in text or "FileNotFoundError" in text:
+        return "no Docker socket there"
+    if "Permission denied" in text:
+        return "permission denied (add yourself to the docker group or use sudo)"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def prune(*, client: Any, everything: bool = False) -> list[str]:
+    """Remove sandbox containers left by graders that are gone (all of ours if ``everything``).
+
+    Returns the names removed.
+    """
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        if everything or _orphaned(container.labels or {}):
+            _remove(container)
+            removed.append(str(container.name))
+    return removed
+
+
+def _orphaned(labels: dict[str, str]) -> bool:
+    """Made on this host by a process that no longer runs."""
+    if labels.get("dl-grader.host") != socket.gethostname():
+        return False
+    pid = int(labels.get("dl-grader.pid", "0")) if labels.get("dl-grader.pid", "").isdigit() else 0
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def safe_read(workdir: Path, name: str, *, max_bytes: int = 64 * MIB) -> bytes:
+    """Read ``workdir/name`` after the sandbox has had it, never following a symlink.
+
+    Every component is opened with ``O_NOFOLLOW`` relative to the previous one; only a
+    regular file of at most ``max_bytes`` is read. Anything else raises PayloadRejected.
+    """
+    parts = _relative_parts(name)
+    fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            flags = os.O_NONBLOCK | os.O_NOCTTY if last else os.O_DIRECTORY
+            parent, fd = fd, _open_at(fd, part, os.O_RDONLY | flags, name)
+            os.close(parent)
+        return _read_regular(fd, name, max_bytes)
+    finally:
+        os.close(fd)
+
+
+def _relative_parts(name: str) -> tuple[str, ...]:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise PayloadRejected(f"{name!r} is not a plain relative path")
+    return path.parts
+
+
+def _open_at(dir_fd: int, part: str, flags: int, name: str) -> int:
+    try:
+        return os.open(part, flags | os.O_NOFOLLOW, dir_fd=dir_fd)
+    except OSError as exc:
+        raise PayloadRejected(
+            f"cannot open {name!r}: {exc.strerror} (symlinks are refused)"
+        ) from None
+
+
+def _read_regular(fd: int, name: str, max_bytes: int) -> bytes:
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        raise PayloadRejected(f"{name!r} is not a regular file")
+    chunks, size = [], 0
+    while chunk := os.read(fd, min(MIB, max_bytes + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadRejected(f"{name!r} is larger than {max_bytes} bytes")
+    return b"".join(chunks)
