@@ -60,11 +60,14 @@ def main() -> None:
     plain_nbclient(notebook, spec.path(spec.data.public))  # warm the file cache once
     rows = {
         "plain nbclient": median_time(
-            lambda: plain_nbclient(notebook, spec.path(spec.data.public)), args.runs),
+            lambda: plain_nbclient(notebook, spec.path(spec.data.public)), args.runs
+        ),
         "grade_submission (library)": median_time(
-            lambda: grade_submission(spec, notebook, options=options), args.runs),
+            lambda: grade_submission(spec, notebook, options=options), args.runs
+        ),
         "grade check (CLI process)": median_time(
-            lambda: subprocess.run(cli, cwd=ROOT, capture_output=True, check=False), args.runs),
+            lambda: subprocess.run(cli, cwd=ROOT, capture_output=True, check=False), args.runs
+        ),
     }
     base = rows["plain nbclient"]
     print(f"{args.assignment}: median of {args.runs} runs on this machine")

@@ -18,7 +18,8 @@ from nbformat import NotebookNode
 from grader.spec import Question
 
 MARKER = re.compile(
-    r"^[ \t>*_#-]*(?:Ответ|Answer)\s*[\[(]?(?P<id>[A-Za-z][\w.-]*)[\])]?\s*[:.]?[*_ \t]*:?[*_]*",
+    r"^[ \t>*_#-]*(?:Ответ|Answer)\s*[\[(]?(?P<id>[A-Za-z](?:[\w-]|\.(?=\w))*)[\])]?\s*[:.]?"
+    r"[*_ \t]*:?[*_]*",
     re.IGNORECASE | re.MULTILINE,
 )
 PLACEHOLDERS = (
@@ -57,7 +58,7 @@ def judge(question: Question, raw: str | None) -> Answer:
     if raw is None:
         return Answer(question.id, "", False, f"no '**Ответ {question.id}:**' marker found")
     text = _clean(raw)
-    placeholders = {*PLACEHOLDERS, _clean(question.placeholder)} - {""}
+    placeholders = {*PLACEHOLDERS, _clean(question.placeholder).lower()} - {""}
     if not text or text.lower().strip(" .…") in {p.strip(" .…") for p in placeholders}:
         return Answer(question.id, text, False, "still the placeholder")
     words = len(re.findall(r"\w+", text))

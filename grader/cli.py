@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from grader.cli_docker import doctor, image_app, sandbox_app
 from grader.errors import GraderError
 from grader.grading import Options, grade_submission
 from grader.locate import assignment_for, course_root
@@ -22,6 +23,9 @@ app = typer.Typer(
     help="Grade deep-learning homework notebooks: hidden tests on the host, code in a sandbox.",
     no_args_is_help=True, pretty_exceptions_enable=False,
 )
+app.add_typer(image_app, name="image")
+app.add_typer(sandbox_app, name="sandbox")
+app.command("doctor")(doctor)
 console = Console()
 err = Console(stderr=True)
 
@@ -89,6 +93,12 @@ def _checks_table(assignment_id: str, checks: list[Check]) -> Table:
 def _fail(exc: GraderError) -> typer.Exit:
     err.print(f"[bold red]error:[/] {exc}", highlight=False)
     raise typer.Exit(2)
+
+
+from grader.commands.batch import batch, report  # noqa: E402
+
+app.command()(batch)
+app.command()(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

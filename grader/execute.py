@@ -42,9 +42,18 @@ def _grader_setup(seed, seeded, forbidden):
     class ForbiddenImportError(ModuleNotFoundError):
         pass
 
+    def by_student():
+        # Libraries probe optional modules (torch looks for sklearn, pandas...): only an
+        # import written in a cell (or exec'd from one) is refused.
+        frame = sys._getframe(2)
+        while frame is not None and "importlib" in frame.f_code.co_filename:
+            frame = frame.f_back
+        name = frame.f_code.co_filename if frame is not None else ""
+        return "ipykernel_" in name or (name.startswith("<") and not name.startswith("<frozen"))
+
     class Block(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in forbidden:
+            if name.split(".")[0] in forbidden and by_student():
                 raise ForbiddenImportError(f"'{name}' may not be used in this assignment")
             return None
 
@@ -85,12 +94,19 @@ class _CappedClient(NotebookClient):
         super().__init__(nb, **kwargs)
         self._budget = max_output_bytes
         self._cut = False
+        self.failed: dict[int, dict[str, Any]] = {}
+        """execute_reply contents of cells that raised, by index (even without an error output,
+        as when IPython itself runs out of memory formatting the traceback)."""
+        self.on_cell_error = self._remember_error
+
+    def _remember_error(self, cell: NotebookNode, cell_index: int,
+                        execute_reply: dict[str, Any]) -> None:
+        self.failed[cell_index] = dict(execute_reply.get("content") or {})
 
     def output(
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
     ) -> NotebookNode | None:
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        self._budget -= size
+        self._budget -= _size(msg)
         if self._budget >= 0:
             return super().output(outs, msg, display_id, cell_index)
         if msg.get("msg_type") == "error":  # errors are verdicts: kept past the cap, trimmed
@@ -101,6 +117,13 @@ class _CappedClient(NotebookClient):
                                           text="[grader: output limit reached, rest dropped]\n")
             outs.append(note)
         return None
+
+
+def _size(msg: dict[str, Any]) -> int:
+    """Bytes an output costs; a stream's text is measured as is, not copied into JSON."""
+    content = msg.get("content", {})
+    text = content.get("text") if msg.get("msg_type") == "stream" else None
+    return len(text) if isinstance(text, str) else len(json.dumps(content, default=str))
 
 
 def _trimmed_error(msg: dict[str, Any]) -> dict[str, Any]:
@@ -135,22 +158,34 @@ def run_notebook(
         _start(client, sandbox.name)
         started = time.monotonic()
         with client.setup_kernel():
-            _run_setup(client, setup_code)
-            yield _run_cells(client, km, limits.total_timeout, on_cell, started)
+            stopped = _run_setup(client, setup_code, km, started)
+            yield stopped or _run_cells(client, km, limits.total_timeout, on_cell, started)
 
 
-def _run_setup(client: NotebookClient, code: str) -> None:
+def _run_setup(client: NotebookClient, code: str, km: AsyncKernelManager,
+               started: float) -> Execution | None:
     """Run the grader's setup code as a cell of its own, appended only while it runs.
 
     nbclient stores an executed cell back at ``nb.cells[index]``; an index outside the notebook
-    (such as -1) would overwrite the student's last cell.
+    (such as -1) would overwrite the student's last cell. The setup imports (and seeds) the
+    libraries the notebook imports: when that cannot finish, the outcome says so.
     """
     cells = client.nb.cells
     cells.append(nbformat.v4.new_code_cell(code))
     try:
         client.execute_cell(cells[-1], len(cells) - 1, store_history=False)
+    except CellTimeoutError:
+        return _stopped(Status.TIMEOUT, f"importing the libraries the notebook uses (to seed "
+                        f"them) ran past the time limit of {client.timeout} s", km, [], started)
+    except DeadKernelError:
+        return _stopped(Status.CRASHED, "the kernel died while importing the libraries the "
+                        "notebook uses", km, [], started)
+    except Exception as exc:  # the kernel broke the protocol (see _broken)
+        return _stopped(Status.CRASHED, f"the kernel broke its connection to the grader while "
+                        f"it was set up ({type(exc).__name__})", km, [], started)
     finally:
         cells.pop()
+    return None
 
 
 def _start(client: NotebookClient, backend: str) -> None:
@@ -167,7 +202,7 @@ def _start(client: NotebookClient, backend: str) -> None:
 
 
 def _run_cells(
-    client: NotebookClient, km: AsyncKernelManager, total: float,
+    client: _CappedClient, km: AsyncKernelManager, total: float,
     on_cell: CellHook | None, started: float,
 ) -> Execution:
     cells = client.nb.cells
@@ -191,7 +226,9 @@ def _run_cells(
             return _stopped(Status.TIMEOUT, msg, km, errors, started)
         except DeadKernelError:
             return _died(index, cell, km, errors, started)
-        errors.extend(_errors_of(cell, index))
+        except Exception as exc:  # a forged HMAC key, garbage on a channel: not our bug
+            return _broken(index, cell, exc, km, errors, started)
+        errors.extend(_errors_of(cell, index, client.failed.get(index)))
     status = Status.FORBIDDEN_IMPORT if _blocked(errors) else Status.GRADED
     return Execution(status, "", km, errors, time.monotonic() - started)
 
@@ -208,6 +245,14 @@ def _died(index: int, cell: NotebookNode, km: AsyncKernelManager,
         return _stopped(Status.OUT_OF_MEMORY, msg, km, errors, started)
     msg = _cell_msg(index, cell, "made the kernel die (os._exit, a crash in native code, "
                                  "or memory)")
+    return _stopped(Status.CRASHED, msg, km, errors, started)
+
+
+def _broken(index: int, cell: NotebookNode, exc: Exception, km: AsyncKernelManager,
+            errors: list[CellError], started: float) -> Execution:
+    """The kernel broke the Jupyter protocol (nbclient raised): the kernel is unusable."""
+    detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+    msg = _cell_msg(index, cell, f"broke the kernel's connection to the grader ({detail})")
     return _stopped(Status.CRASHED, msg, km, errors, started)
 
 
@@ -229,9 +274,14 @@ def _head(source: str, lines: int = 2) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _errors_of(cell: NotebookNode, index: int) -> list[CellError]:
+def _errors_of(cell: NotebookNode, index: int, reply: dict[str, Any] | None = None
+               ) -> list[CellError]:
+    """The cell's error outputs; else the error its execute_reply names, if it has one."""
+    shown = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if not shown and reply is not None:
+        shown = [{"ename": reply.get("ename") or "Error", "evalue": reply.get("evalue", "")}]
     return [
-        CellError(index=index, ename=str(o.get("ename", "")), evalue=str(o.get("evalue", ""))[:500],
-                  source_head=_head(cell.source, 3))
-        for o in cell.get("outputs", []) if o.get("output_type") == "error"
+        CellError(index=index, ename=str(o.get("ename", ""))[:200],
+                  evalue=str(o.get("evalue", ""))[:500], source_head=_head(cell.source, 3))
+        for o in shown
     ]

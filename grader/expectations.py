@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.errors import SpecError
 from grader.results import GradeResult, Status
+from grader.sandbox.choose import Backend
+from grader.spec import Assignment
 
 
 class Bounds(BaseModel):
@@ -16,6 +18,20 @@ class Bounds(BaseModel):
 
     min: float = 0.0
     max: float = float("inf")
+
+
+class BackendOverride(BaseModel):
+    """Fields of :class:`Expectation` that take other values under one backend."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Status | None = None
+    min_points: float | None = None
+    max_points: float | None = None
+    components: dict[str, Bounds] | None = None
+    cell_timeout: float | None = None
+    memory_mb: int | None = Field(None, ge=256)
+    skip: str = ""
 
 
 class Expectation(BaseModel):
@@ -31,6 +47,35 @@ class Expectation(BaseModel):
     cell_timeout: float | None = Field(
         None, description="Shorter per-cell limit for this sample, so validation stays fast."
     )
+    memory_mb: int | None = Field(
+        None, ge=256, description="Memory limit for this sample instead of the assignment's."
+    )
+    skip: str = Field("", description="Why this sample is not graded (usually per backend).")
+    backends: dict[Backend, BackendOverride] = Field(
+        default_factory=dict,
+        description="What differs under one sandbox backend, e.g. [backends.docker] "
+        "status = \"out_of_memory\" where rlimits give a MemoryError instead.",
+    )
+
+    def for_backend(self, backend: str) -> Expectation:
+        """This expectation with the overrides of ``backend`` (a sandbox's name) applied."""
+        override = self.backends.get(backend)  # type: ignore[call-overload]
+        if override is None:
+            return self
+        changes = override.model_dump(exclude_none=True, exclude_defaults=True)
+        return self.model_copy(update={**changes, "backends": {}})
+
+    def limits_for(self, spec: Assignment) -> Assignment:
+        """``spec`` with this sample's limits (cell_timeout, memory_mb) in place."""
+        update: dict[str, float | int] = {}
+        if self.cell_timeout is not None:
+            update["cell_timeout"] = self.cell_timeout
+            update["total_timeout"] = min(spec.resources.total_timeout, 3 * self.cell_timeout)
+        if self.memory_mb is not None:
+            update["memory_mb"] = self.memory_mb
+        if not update:
+            return spec
+        return spec.model_copy(update={"resources": spec.resources.model_copy(update=update)})
 
 
 def load_expectation(folder: Path) -> Expectation:
@@ -38,7 +83,9 @@ def load_expectation(folder: Path) -> Expectation:
     try:
         return Expectation.model_validate(tomllib.loads(file.read_text(encoding="utf-8")))
     except (tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise SpecError(str(exc).splitlines()[0], file=file, hint="see docs/instructors.md") from exc
+        raise SpecError(
+            str(exc).splitlines()[0], file=file, hint="see docs/instructors.md"
+        ) from exc
 
 
 def mismatches(result: GradeResult, expected: Expectation) -> list[str]:

@@ -73,16 +73,21 @@ class _Base:
             with run_notebook(sub.nb, sandbox=self.options.sandbox, request=request,
                               setup_code=setup, on_cell=self.options.on_cell) as ex:
                 tests_started = time.monotonic()
-                plugin = self._tests(ex, {a.id: a.text for a in answers if a.answered})
+                plugin, unreachable = self._tests(
+                    ex, {a.id: a.text for a in answers if a.answered})
         except SandboxError as exc:
             return self.refused(Status.GRADER_ERROR, str(exc), started, sub.sha256)
         tests = [scoring.test_result(r) for r in plugin.tests.values()]
         answer_results = scoring.answer_results(self.spec, answers)
         comps = scoring.components(self.spec, tests, answer_results)
-        earned = round(sum(c.points for c in comps), 4)
-        penalty = scoring.late_penalty(self.spec, earned, self.options.submitted_at)
         status, message = _verdict(ex, static.missing(facts, self.spec.names),
                                    static.user_names(facts), facts.syntax_errors)
+        if status is Status.FORBIDDEN_IMPORT:  # same rule as the static check: no points
+            comps = [c.model_copy(update={"points": 0.0}) for c in comps]
+        earned = round(sum(c.points for c in comps), 4)
+        penalty = scoring.late_penalty(self.spec, earned, self.options.submitted_at)
+        if unreachable and status is Status.GRADED:
+            status, message = Status.CRASHED, unreachable
         now = time.monotonic()
         return GradeResult(
             assignment=self.spec.id, assignment_version=self.spec.version,
@@ -103,30 +108,39 @@ class _Base:
         public = self.spec.path(self.spec.data.public)
         mounts = (Mount(public, "data"),) if public.is_dir() else ()
         gpus = self.options.gpus if self.spec.resources.gpu != "none" else ()
-        return KernelRequest(workdir=work, limits=self.spec.resources, mounts=mounts, gpus=gpus)
+        return KernelRequest(workdir=work, limits=self.spec.resources, mounts=mounts, gpus=gpus,
+                             label=self.path.stem[:60])
 
-    def _tests(self, ex: Execution, answers: dict[str, str]) -> GraderPlugin:
-        bridge = None
+    def _tests(self, ex: Execution, answers: dict[str, str]) -> tuple[GraderPlugin, str]:
+        """Run the tests; also say why the kernel could not be reached, if it could not."""
+        bridge, unreachable = None, ""
         if ex.usable:
             bridge = Bridge(ex.km, aliases=self.spec.names.aliases,
                             timeout=self.spec.resources.cell_timeout)
             try:
                 bridge.start()
-            except (BridgeError, RuntimeError, TimeoutError):
-                bridge = None
+            except (BridgeError, RuntimeError, TimeoutError) as exc:
+                bridge.close()
+                bridge, unreachable = None, _unreachable_msg(exc)
         try:
             plugin = run_tests(self.spec, bridge=bridge, hidden=self.options.hidden,
                                answers=answers, artifacts=self.options.artifacts)
         finally:
             if bridge is not None:
                 bridge.close()
-        return plugin
+        return plugin, unreachable
 
 
 def _artifacts(folder: Path | None) -> list[str]:
     if folder is None or not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.is_symlink())
+
+
+def _unreachable_msg(exc: Exception) -> str:
+    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return ("the notebook ran, but then its kernel stopped answering the grader, so nothing "
+            f"could be tested ({detail}); did it close, block or break the kernel's channels?")
 
 
 def _banned_msg(banned: dict[str, int]) -> str:

@@ -12,6 +12,7 @@ that ``pip download`` fills on the host, installed in the image with ``--no-inde
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -51,6 +52,7 @@ LABEL_RUNTIME = "dl-grader.runtime"
 LABEL_RECIPE = "dl-grader.recipe"
 LABEL_FILES = "dl-grader.files"
 LABEL_VARIANT = "dl-grader.variant"
+LABEL_STAGE = "dl-grader.stage"
 
 Output = Callable[[str], None]
 
@@ -98,7 +100,8 @@ class Recipe:
         return runtime_image_tag(gpu=self.variant == "gpu")
 
     def build_args(self) -> dict[str, str]:
-        return {"BASE": self.base, "TORCH_INDEX": "" if self.offline else self.torch_index}
+        torch_index = "" if self.offline else self.torch_index
+        return {"BASE": self.base, "TORCH_INDEX": torch_index, "VARIANT": self.variant}
 
     def labels(self) -> dict[str, str]:
         return {
@@ -153,8 +156,13 @@ def load_recipe(
         offline=offline,
         dockerfile=dockerfile,
         requirements=f"{common.rstrip()}\n{TORCH[variant]}\n",
-        torch_index=TORCH_INDEX[variant] if torch_index is None else torch_index,
+        torch_index=_torch_index(variant, offline) if torch_index is None else torch_index,
     )
+
+
+def _torch_index(variant: Variant, offline: bool) -> str:
+    """Online, the variant's index; offline, none (only the host's pip configuration)."""
+    return "" if offline else TORCH_INDEX[variant]
 
 
 def image_labels(client: DockerClient, tag: str) -> dict[str, str] | None:
@@ -191,6 +199,8 @@ def build_image(
             context.seek(0)
             _run_build(client, recipe=recipe, context=context, on_output=on_output)
     client.images.get(recipe.tag).tag(*recipe.alias.split(":"))
+    if built:
+        _prune_old_images(client, recipe)
     return BuildResult(recipe.tag, recipe.alias, built, time.monotonic() - start)
 
 
@@ -214,7 +224,7 @@ def prepare_offline(
 
 def write_context(out: IO[bytes], *, recipe: Recipe, wheelhouse: Path | None) -> None:
     """The build context as a tar: Dockerfile, requirements.txt, wheels/ (maybe empty)."""
-    with tarfile.open(fileobj=out, mode="w") as tar:
+    with tarfile.open(fileobj=out, mode="w", dereference=True) as tar:
         _add_bytes(tar, "Dockerfile", recipe.dockerfile.encode())
         _add_bytes(tar, "requirements.txt", recipe.requirements.encode())
         _add_bytes(tar, "wheels/.keep", b"")
@@ -254,6 +264,17 @@ def _run_build(
         _follow(stream, on_output)
     except (APIError, DockerException) as exc:
         raise SandboxError(f"image build failed: {exc}", hint=_build_hint(recipe)) from exc
+
+
+def _prune_old_images(client: DockerClient, recipe: Recipe) -> None:
+    """Drop the build stage the classic builder keeps, and runtime images this one replaces."""
+    with contextlib.suppress(APIError):
+        client.images.prune(filters={"dangling": True, "label": f"{LABEL_STAGE}=build"})
+    ours = [f"{LABEL_RUNTIME}=1", f"{LABEL_VARIANT}={recipe.variant}"]
+    for image in client.images.list(filters={"label": ours}):
+        if recipe.tag not in image.tags:
+            with contextlib.suppress(APIError):  # in use by a container: kept
+                client.images.remove(image.id)
 
 
 def _follow(stream: Iterator[dict[str, Any]], on_output: Output) -> None:

@@ -92,7 +92,7 @@ def read_notebook(path: Path) -> tuple[NotebookNode, str]:
     digest = hashlib.sha256(raw).hexdigest()
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise _invalid(f"{path.name} is not valid JSON ({exc})",
                        "the file is damaged; download it again from Jupyter/Colab "
                        "(File → Download .ipynb)") from None
@@ -104,7 +104,11 @@ def _as_v4(data: object, name: str) -> NotebookNode:
     if major != 4:
         raise _invalid(f"{name} has nbformat version {major!r}, expected 4",
                        "open it in a current Jupyter or Colab and save it again")
-    nb: NotebookNode = rejoin_lines(nbformat.from_dict(data))
+    try:
+        nb: NotebookNode = rejoin_lines(nbformat.from_dict(data))
+    except (AttributeError, KeyError, TypeError) as exc:  # cells that are not cells
+        raise _invalid(f"{name} is not a valid notebook ({type(exc).__name__}: {exc})",
+                       "open it in Jupyter or Colab and save it again") from None
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError:
@@ -120,11 +124,16 @@ def _as_v4(data: object, name: str) -> NotebookNode:
 
 
 def _without_outputs(nb: NotebookNode) -> NotebookNode:
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        cell.pop("id", None) if nb.nbformat_minor < 5 else None
+    """Drop outputs; only called on a notebook that failed validation, so check every step."""
+    minor = nb.get("nbformat_minor", 0)
+    for cell in nb.get("cells", []):
+        if not isinstance(cell, dict):
+            continue
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        if isinstance(minor, int) and minor < 5:
+            cell.pop("id", None)
     return nb
 
 

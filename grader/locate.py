@@ -37,7 +37,9 @@ def assignment_for(notebook: Path, *, given: str | None, course: Path) -> Assign
     known = known_assignments(root)
     chosen = given or _from_metadata(notebook) or _from_name(notebook, root, known)
     if chosen is None:
-        raise AssignmentNotFound(f"cannot tell which assignment {notebook.name} is for", known=known)
+        raise AssignmentNotFound(
+            f"cannot tell which assignment {notebook.name} is for", known=known
+        )
     if chosen not in known:
         raise AssignmentNotFound(f"no assignment '{chosen}' in {root}", known=known)
     return load_assignment(root / chosen)

@@ -77,9 +77,11 @@ def points_by_component(records: Iterable[Recorded]) -> dict[str, float]:
 
 
 def late_fraction(policy: LatePolicy, submitted_at: datetime | None) -> float:
-    """Fraction of the maximum lost for submitting at ``submitted_at``."""
+    """Fraction of the maximum lost for submitting at ``submitted_at`` (naive = local time)."""
     if policy.deadline is None or submitted_at is None or policy.penalty == 0:
         return 0.0
+    if submitted_at.utcoffset() is None:
+        submitted_at = submitted_at.astimezone()
     late = submitted_at - policy.deadline - timedelta(minutes=policy.grace_minutes)
     if late <= timedelta(0):
         return 0.0

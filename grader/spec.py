@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from grader.errors import AssignmentNotFound, SpecError
 
@@ -19,6 +20,15 @@ SPEC_FILE = "assignment.toml"
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Inconsistent(ValueError):
+    """Fields that are valid alone but contradict each other; names the field and the fix."""
+
+    def __init__(self, message: str, *, field: str, hint: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.hint = hint
 
 
 class LatePolicy(_Model):
@@ -33,6 +43,13 @@ class LatePolicy(_Model):
         0.0, ge=0, le=1, description="Fraction of the maximum lost per started unit late."
     )
     max_penalty: float = Field(1.0, ge=0, le=1, description="Cap on the fraction lost.")
+
+    @field_validator("deadline")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("the deadline has no timezone")
+        return value
 
 
 class Resources(_Model):
@@ -135,20 +152,23 @@ class Assignment(_Model):
 
     @model_validator(mode="after")
     def _check_references(self) -> Assignment:
-        ids = [c.id for c in self.components]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"components: duplicate id in {ids}")
-        q_ids = [q.id for q in self.questions]
-        if len(set(q_ids)) != len(q_ids):
-            raise ValueError(f"questions: duplicate id in {q_ids}")
-        answers = [c for c in self.components if c.kind == "answers"]
+        _unique("components", [c.id for c in self.components])
+        _unique("questions", [q.id for q in self.questions])
+        answers = [i for i, c in enumerate(self.components) if c.kind == "answers"]
         q_points = sum(q.points for q in self.questions)
         if q_points and not answers:
-            raise ValueError("questions carry points but no component has kind = 'answers'")
-        if answers and abs(answers[0].points - q_points) > 1e-9:
-            raise ValueError(
-                f"component '{answers[0].id}' has {answers[0].points} points "
-                f"but the questions add up to {q_points}"
+            raise _Inconsistent(
+                f"the questions carry {q_points:g} points but no component has kind = 'answers'",
+                field="components",
+                hint=f'add a component with kind = "answers" and points = {q_points:g}',
+            )
+        if answers and abs(self.components[answers[0]].points - q_points) > 1e-9:
+            comp = self.components[answers[0]]
+            raise _Inconsistent(
+                f"component '{comp.id}' has {comp.points:g} points "
+                f"but the questions add up to {q_points:g}",
+                field=f"components.{answers[0]}.points",
+                hint=f"set points = {q_points:g} there, or change the questions' points",
             )
         return self
 
@@ -161,6 +181,15 @@ class Assignment(_Model):
 
     def component(self, component_id: str) -> Component | None:
         return next((c for c in self.components if c.id == component_id), None)
+
+
+def _unique(field: str, ids: list[str]) -> None:
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise _Inconsistent(
+            f"duplicate id {', '.join(repeated)} in {field}", field=field,
+            hint=f"give every entry of [[{field}]] its own id ({', '.join(repeated)} repeats)",
+        )
 
 
 def load_assignment(folder: Path) -> Assignment:
@@ -186,13 +215,33 @@ def load_assignment(folder: Path) -> Assignment:
 
 def _spec_error(exc: ValidationError, file: Path) -> SpecError:
     first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"])
-    fix = _field_help(first["loc"])
-    return SpecError(first["msg"], file=file, field=field, hint=fix)
+    problem = first.get("ctx", {}).get("error")
+    if isinstance(problem, _Inconsistent):
+        return SpecError(str(problem), file=file, field=problem.field, hint=problem.hint)
+    loc = first["loc"]
+    field = ".".join(str(p) for p in loc)
+    if first["type"] == "extra_forbidden":
+        model, _ = _walk(loc[:-1])
+        known = ", ".join(n for n, f in (model.model_fields if model else {}).items()
+                          if not f.exclude)
+        hint = f"remove it or fix its spelling; known fields here: {known}"
+        return SpecError("unknown field", file=file, field=field, hint=hint)
+    return SpecError(first["msg"], file=file, field=field, hint=_field_help(loc))
 
 
 def _field_help(loc: tuple[int | str, ...]) -> str:
     """The description of the field at ``loc``, walked through the models."""
+    _, info = _walk(loc)
+    if info is None:
+        return "see docs/instructors.md for the spec format"
+    if info.is_required():
+        return f"{info.description} (required)"
+    default = info.get_default(call_default_factory=True)
+    return f"{info.description} (default {default!r})"
+
+
+def _walk(loc: tuple[int | str, ...]) -> tuple[type[BaseModel] | None, FieldInfo | None]:
+    """The model reached by following ``loc`` from :class:`Assignment`, and the last field."""
     model: type[BaseModel] | None = Assignment
     info = None
     for part in loc:
@@ -203,12 +252,7 @@ def _field_help(loc: tuple[int | str, ...]) -> str:
         model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
         if model is None and ann is not None:
             model = _item_model(ann)
-    if info is None:
-        return "remove unknown fields; see docs/instructors.md for the spec format"
-    if info.is_required():
-        return f"{info.description} (required)"
-    default = info.get_default(call_default_factory=True)
-    return f"{info.description} (default {default!r})"
+    return model, info
 
 
 def _item_model(annotation: object) -> type[BaseModel] | None:

@@ -41,7 +41,9 @@ def _default(info: FieldInfo, sub: type[BaseModel] | None, listed: bool) -> str:
         return "list of tables" + (" (required)" if info.is_required() else "")
     if sub is not None:
         return "table"
-    return "required" if info.is_required() else f"`{info.get_default(call_default_factory=True)!r}`"
+    if info.is_required():
+        return "required"
+    return f"`{info.get_default(call_default_factory=True)!r}`"
 
 
 def splice(document: str) -> str:

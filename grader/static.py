@@ -8,9 +8,9 @@ transformer would do the same but costs half a second of imports per grader proc
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
-
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
@@ -30,7 +30,9 @@ class CodeFacts:
     syntax_errors: dict[int, str] = field(default_factory=dict)
 
 
-_MAGIC = re.compile(r"^(?P<indent>[ \t]*)(?:[%!]|\w+\s*=\s*[%!])")
+_MAGIC = re.compile(r"^(?P<indent>[ \t]*)(?:\w+\s*=\s*)?(?:%(?=[\w%])|!(?!=))")
+"""A magic (``%time``) or shell line (``!ls``, ``files = !ls``); not ``!=`` or ``% n``
+continuing an expression."""
 _PY_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 
 
@@ -73,12 +75,26 @@ def _collect(tree: ast.Module, index: int, facts: CodeFacts) -> None:
     for node in ast.walk(tree):
         for module in _imported(node):
             facts.imports.setdefault(module.split(".")[0], index)
-    for node in tree.body:
+    for node in _top_level(tree.body):
         facts.defined.update(_defines(node))
         if isinstance(node, ast.ClassDef):
             facts.methods.setdefault(node.name, set()).update(
                 n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
             )
+
+
+def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements that run at module level: the body and the blocks of if/for/while/with/try."""
+    for node in body:
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            yield from _top_level(getattr(node, name, []))
+        for handler in getattr(node, "handlers", []):
+            yield from _top_level(handler.body)
+        for case in getattr(node, "cases", []):
+            yield from _top_level(case.body)
 
 
 def _imported(node: ast.AST) -> list[str]:
@@ -104,12 +120,25 @@ def _defines(node: ast.stmt) -> set[str]:
         return {node.name}
     if isinstance(node, ast.Import | ast.ImportFrom):
         return {(a.asname or a.name).split(".")[0] for a in node.names}
-    targets: list[ast.expr] = []
+    targets: list[ast.expr | None] = []
     if isinstance(node, ast.Assign):
-        targets = node.targets
-    elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.For | ast.AsyncFor):
         targets = [node.target]
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    elif isinstance(node, ast.With | ast.AsyncWith):
+        targets = [item.optional_vars for item in node.items]
+    return {name for t in targets if t is not None for name in _bound(t)}
+
+
+def _bound(target: ast.expr) -> set[str]:
+    """Names an assignment target binds (``model.w = ...`` and ``a[0] = ...`` bind none)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, ast.Starred):
+        return _bound(target.value)
+    if isinstance(target, ast.Tuple | ast.List):
+        return {name for elt in target.elts for name in _bound(elt)}
+    return set()
 
 
 def forbidden(facts: CodeFacts, names: Names) -> dict[str, int]:

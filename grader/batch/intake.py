@@ -124,13 +124,18 @@ def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) ->
 
 
 def _descend(root: Path) -> Path:
-    """Skip folders that only wrap the class (one sub-folder and no notebook of their own)."""
+    """Skip folders that only wrap the class: a lone sub-folder holding more than one
+    notebook (a lone folder with one notebook is a class of one student)."""
     while True:
         children = [p for p in root.iterdir() if not _junk(p)]
-        if len(children) == 1 and children[0].is_dir() and not any(children[0].glob("*.ipynb")):
+        if len(children) == 1 and children[0].is_dir() and _notebooks(children[0]) != 1:
             root = children[0]
             continue
         return root
+
+
+def _notebooks(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 
 def _junk(path: Path) -> bool:

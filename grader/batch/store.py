@@ -88,14 +88,26 @@ class Stored:
     folder: Path
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` so that a reader sees the old file or the whole new one, never half."""
+def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write ``text`` so that a reader sees the old file or the whole new one, never half;
+    ``durable`` also flushes it to disk first (results; reports can be rebuilt)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     tmp.replace(path)
+
+
+def write_report(path: Path, text: str) -> None:
+    """A rebuildable file: written atomically, and only when its content changed."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_atomic(path, text, durable=False)
 
 
 class Store:

@@ -63,7 +63,7 @@ def _npy_bytes(array: np.ndarray) -> str:
     if array.dtype.hasobject:
         raise TypeError("object arrays cannot be sent to the kernel")
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buf, np.asarray(array, order="C"), allow_pickle=False)  # keeps 0-d
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -71,6 +71,11 @@ def parse(payload: str, limits: Limits = Limits()) -> Any:
     """Parse a reply string from the kernel, bounded in size and nesting."""
     if len(payload) > limits.max_bytes:
         raise PayloadRejected(f"{len(payload)} bytes, more than {limits.max_bytes}")
+    # json.loads makes ~150 bytes of objects per "[0,0]," and takes seconds per 10 MB of them:
+    # count the separators first (cheap), so a flood of tiny items is refused before parsing.
+    tokens = payload.count(",") + payload.count("[") + payload.count("{")
+    if tokens > 2 * limits.max_items:
+        raise PayloadRejected(f"more than {limits.max_items} elements")
     try:
         return json.loads(payload)
     except RecursionError:
@@ -104,6 +109,8 @@ class Decoder:
         if "__map__" in value:
             return self._map(value["__map__"], depth)
         if "__tuple__" in value:
+            if not isinstance(value["__tuple__"], list):
+                raise PayloadRejected("malformed tuple")
             return tuple(self.decode(value["__tuple__"], depth + 1))
         if "__ndarray__" in value:
             return load_npy(_b64(value["__ndarray__"]), self.limits)
@@ -112,7 +119,7 @@ class Decoder:
         if "__float__" in value:
             return _float(value["__float__"])
         if "__handle__" in value:
-            return HandleRef(int(value["__handle__"]), str(value.get("type", "")))
+            return _handle(value)
         raise PayloadRejected(f"unknown tag {sorted(value)[:3]}")
 
     def _map(self, pairs: Any, depth: int) -> dict[Any, Any]:
@@ -125,8 +132,19 @@ class Decoder:
             key = self.decode(pair[0], depth + 1)
             if not isinstance(key, str | int | float | bool | tuple) and key is not None:
                 raise PayloadRejected("unhashable map key")
+            try:
+                hash(key)
+            except TypeError:  # a tuple holding a list
+                raise PayloadRejected("unhashable map key") from None
             out[key] = self.decode(pair[1], depth + 1)
         return out
+
+
+def _handle(value: dict[str, Any]) -> HandleRef:
+    ref = value["__handle__"]
+    if not isinstance(ref, int) or isinstance(ref, bool):
+        raise PayloadRejected("malformed handle")
+    return HandleRef(ref, str(value.get("type", "")))
 
 
 def _b64(text: Any) -> bytes:
@@ -161,6 +179,8 @@ def load_npy(raw: bytes, limits: Limits = Limits()) -> np.ndarray:
         raise PayloadRejected(f"malformed array: {exc}") from None
     if dtype.hasobject:
         raise PayloadRejected("object arrays are refused (they would need pickle)")
+    if any(dim < 0 for dim in shape):
+        raise PayloadRejected(f"array header has a negative dimension: {shape}")
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes != len(raw) - buf.tell() or nbytes > limits.max_bytes:
         have = len(raw) - buf.tell()

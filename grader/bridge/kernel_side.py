@@ -102,7 +102,7 @@ def _npy(array: Any) -> dict[str, str]:
     if array.dtype.hasobject:
         raise TypeError("arrays of Python objects cannot cross the bridge")
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buf, np.asarray(array, order="C"), allow_pickle=False)  # keeps 0-d
     return {"__ndarray__": _b64(buf.getvalue())}
 
 

@@ -39,6 +39,8 @@ class KernelRequest:
     """GPU device ids granted to this kernel ('all' or indices); empty = none."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment for the kernel (the rest of the environment is scrubbed)."""
+    label: str = ""
+    """Who this kernel is for (a student id or file name), for labels and logs."""
 
 
 class Sandbox(Protocol):

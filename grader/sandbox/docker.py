@@ -2,11 +2,11 @@
 
 nbclient and the tests stay on the host; only the ipykernel runs in the container. The
 container has no network (``--network none``): the kernel's ZMQ sockets use the *ipc*
-transport, as socket files in a private host folder bind-mounted at the same path inside, next
-to the connection file. The container is created with the SDK (its whole configuration is in
-:func:`container_config`); the kernel manager "launches" it with ``docker start --attach``, a
-process that lives exactly as long as the container, so jupyter_client's liveness checks work
-unchanged. Signals and kills go to the container through the Docker API.
+transport, as socket files in a private host folder bind-mounted at the same path inside; the
+connection file sits next to it in a read-only mount. The container is created and started
+with the SDK (its whole configuration is in :func:`container_config`); the process the kernel
+manager watches is ``docker wait <id>``, which lives exactly as long as the container, so
+jupyter_client's liveness checks work unchanged. Signals and kills go through the Docker API.
 
 On exit the container, its socket folder and the connection file are removed, on every path.
 Leftovers of a killed grader (labelled ``dl-grader.sandbox``) are removed by
@@ -16,6 +16,7 @@ See docs/docker.md for the threat model.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -25,10 +26,11 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -44,14 +46,23 @@ from grader.sandbox.base import CommandKernelManager, KernelRequest, kernel_env
 log = logging.getLogger(__name__)
 
 LABEL = "dl-grader.sandbox"
+LABEL_RUN_DIR = "dl-grader.run-dir"
+RUN_DIR_PREFIX = "dlg-"
 SANDBOX_UID = 10001
 """The image's user; the container runs as it when the grader runs as root."""
 HOME = "/home/grader"
 PYTHON = "/opt/venv/bin/python"
-CONNECTION_FILE = "kernel.json"
+CONNECTION_FILE = "conn/kernel.json"
+"""In ``run_dir``, mounted read-only: the sandbox cannot swap it for a symlink."""
+SOCKETS = "ipc/k"
+"""Prefix of the kernel's ipc sockets in ``run_dir``; ``ipc/`` is the one writable folder."""
+SOURCE = "/submission"
+"""Where the submission's copy is mounted read-only when the workdir is a tmpfs."""
 MIB = 1024 * 1024
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DOCTOR_HINT = "is the Docker daemon running? try `grade doctor`"
+
+WorkdirMode = Literal["tmpfs", "bind"]
 
 
 class DockerSandbox:
@@ -67,11 +78,15 @@ class DockerSandbox:
         host: str | None = None,
         docker_cli: str = "docker",
         lifetime: float | None = None,
+        workdir: WorkdirMode = "tmpfs",
     ) -> None:
         """``image`` defaults to :func:`grader.image.runtime_image_tag` (GPU variant when the
         request has GPUs); ``lifetime`` caps a container's life in seconds even if the grader
-        dies (default: 4x the notebook's time limit, at least an hour)."""
+        dies (default: 4x the notebook's time limit, at least an hour). ``workdir``: "tmpfs"
+        (the kernel works in a size-capped copy; nothing it writes reaches the host) or
+        "bind" (the host folder itself, read-write: to look at what a notebook wrote)."""
         self.image = image
+        self.workdir = workdir
         self.host = host or docker_host()
         self.docker_cli = docker_cli
         self.lifetime = lifetime
@@ -87,22 +102,27 @@ class DockerSandbox:
     def kernel(self, request: KernelRequest) -> Iterator[AsyncKernelManager]:
         cli = self._cli()
         image = self._image(request)
-        ipc_dir = Path(tempfile.mkdtemp(prefix="dlg-"))
+        run_dir = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX))
         user = sandbox_user()
         container = None
         km: DockerKernelManager | None = None
         try:
-            _prepare_dirs(request, ipc_dir=ipc_dir, user=user)
+            _prepare_dirs(request, run_dir=run_dir, user=user, bind=self.workdir == "bind")
             config = container_config(
-                request, image=image, ipc_dir=ipc_dir, user=user, lifetime=self._lifetime(request)
+                request,
+                image=image,
+                run_dir=run_dir,
+                user=user,
+                lifetime=self._lifetime(request),
+                workdir=self.workdir,
             )
             container = _create(self.client, config)
             km = DockerKernelManager(
-                container=container, ipc_dir=ipc_dir, user=user, cli=cli, host=self.host
+                container=container, run_dir=run_dir, user=user, cli=cli, host=self.host
             )
             yield km
         finally:
-            _destroy(km, container, ipc_dir)
+            _destroy(km, container, run_dir)
 
     def _cli(self) -> str:
         cli = shutil.which(self.docker_cli)
@@ -131,16 +151,20 @@ class DockerSandbox:
 
 
 class DockerKernelManager(CommandKernelManager):
-    """A kernel manager for a created (not started) container; ipc transport."""
+    """A kernel manager for a created (not started) container; ipc transport.
+
+    ``start_kernel`` starts the container through the API; the process jupyter_client watches
+    is ``docker wait <id>``, which ends when the container does (no output passes through it).
+    """
 
     def __init__(
-        self, *, container: Any, ipc_dir: Path, user: tuple[int, int], cli: str, host: str
+        self, *, container: Any, run_dir: Path, user: tuple[int, int], cli: str, host: str
     ) -> None:
         super().__init__(
-            [cli, "start", "--attach", container.id],
+            [cli, "wait", container.id],
             transport="ipc",
-            ip=str(ipc_dir / "k"),
-            connection_file=str(ipc_dir / CONNECTION_FILE),
+            ip=str(run_dir / SOCKETS),
+            connection_file=str(run_dir / CONNECTION_FILE),
         )
         self.container = container
         self._user = user
@@ -150,9 +174,17 @@ class DockerKernelManager(CommandKernelManager):
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
         if os.geteuid() == 0:  # the file is 0600: hand it to the sandbox user
-            os.chown(self.connection_file, *self._user)
+            os.chown(self.connection_file, *self._user, follow_symlinks=False)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        """Start the container through the API, then watch it with ``docker wait``."""
+        self._unseal_sockets()
+        try:
+            await asyncio.to_thread(self.container.start)
+        except (DockerException, RequestException) as exc:
+            raise SandboxError(
+                f"the sandbox container did not start: {_reason(exc)}", hint=DOCTOR_HINT
+            ) from exc
         env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONTEXT"}
         kw.update(
             env={**env, "DOCKER_HOST": self._host},
@@ -162,6 +194,43 @@ class DockerKernelManager(CommandKernelManager):
         )
         kw.pop("cwd", None)
         await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_post_start_kernel(self, **kw: Any) -> None:
+        await super()._async_post_start_kernel(**kw)
+        await self._seal_sockets()
+
+    @property
+    def socket_dir(self) -> Path:
+        return Path(self.ip).parent
+
+    def _socket_files(self) -> list[Path]:
+        ports = (self.shell_port, self.iopub_port, self.stdin_port, self.control_port, self.hb_port)
+        return [Path(f"{self.ip}-{port}") for port in ports]
+
+    async def _seal_sockets(self, timeout: float = 60) -> None:
+        """Once the kernel has bound its sockets (before any student code runs), take the
+        socket folder back: the sandbox can no longer add, replace or fill files there.
+
+        Only as root: an ordinary grader shares its uid with the sandbox, which could undo it.
+        """
+        if os.geteuid() != 0:
+            return
+        deadline = time.monotonic() + timeout
+        while not all(_is_socket(path) for path in self._socket_files()):
+            if not await self._async_is_alive():
+                return  # the kernel did not come up; the caller sees it die
+            if time.monotonic() > deadline:
+                log.warning("socket folder %s not sealed: the kernel is slow", self.socket_dir)
+                return
+            await asyncio.sleep(0.02)
+        os.chown(self.socket_dir, 0, 0)
+        os.chmod(self.socket_dir, 0o755)
+
+    def _unseal_sockets(self) -> None:
+        """Before a (re)start: the kernel must be able to bind its sockets."""
+        if os.geteuid() == 0:
+            os.chown(self.socket_dir, *self._user)
+            os.chmod(self.socket_dir, 0o700)
 
     async def _async_signal_kernel(self, signum: int) -> None:
         """Signals go to the container's init, which passes them to the kernel."""
@@ -187,21 +256,30 @@ class DockerKernelManager(CommandKernelManager):
         return self._last_state
 
 
+def _is_socket(path: Path) -> bool:
+    try:
+        return stat.S_ISSOCK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def container_config(
     request: KernelRequest,
     *,
     image: str,
-    ipc_dir: Path,
+    run_dir: Path,
     user: tuple[int, int],
     lifetime: float,
+    workdir: WorkdirMode = "tmpfs",
 ) -> dict[str, Any]:
     """Keyword arguments of ``client.containers.create`` for one submission's kernel."""
     limits = request.limits
+    scratch = {str(request.workdir): _tmpfs_options(limits.disk_mb, user)}
     return {
         "image": image,
-        "command": _command(ipc_dir, lifetime),
+        "command": _command(run_dir, lifetime, copy_in=workdir == "tmpfs"),
         "name": f"dl-grader-{secrets.token_hex(6)}",
-        "labels": _labels(request),
+        "labels": {**_labels(request), LABEL_RUN_DIR: str(run_dir)},
         "user": f"{user[0]}:{user[1]}",
         "working_dir": str(request.workdir),
         "environment": _environment(request),
@@ -215,8 +293,8 @@ def container_config(
         "memswap_limit": f"{limits.memory_mb}m",
         "nano_cpus": int(limits.cpus * 1e9),
         "pids_limit": limits.pids,
-        "mounts": _mounts(request, ipc_dir),
-        "tmpfs": _tmpfs(limits.disk_mb, user),
+        "mounts": _mounts(request, run_dir, bind=workdir == "bind"),
+        "tmpfs": {**_tmpfs(limits.disk_mb, user), **(scratch if workdir == "tmpfs" else {})},
         "shm_size": f"{min(limits.disk_mb, 256)}m",
         "ulimits": _ulimits(limits.disk_mb),
         "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
@@ -224,17 +302,24 @@ def container_config(
     }
 
 
-def _command(ipc_dir: Path, lifetime: float) -> list[str]:
-    """The kernel, under coreutils' timeout: a container outlives no crashed grader forever."""
+def _command(run_dir: Path, lifetime: float, *, copy_in: bool) -> list[str]:
+    """The kernel, under coreutils' timeout (no container outlives a crashed grader forever);
+    with ``copy_in``, first the submission is copied into the tmpfs workdir."""
     deadline = f"{int(lifetime)}s"
-    kernel = [PYTHON, "-m", "ipykernel_launcher", "-f", str(ipc_dir / CONNECTION_FILE)]
-    return ["timeout", "--foreground", "--signal=KILL", deadline, *kernel]
+    kernel = [PYTHON, "-m", "ipykernel_launcher", "-f", str(run_dir / CONNECTION_FILE)]
+    command = ["timeout", "--foreground", "--signal=KILL", deadline, *kernel]
+    if not copy_in:
+        return command
+    # errors (a file over the size cap, a name taken by a read-only data mount) are logged
+    # by cp in the container's log; the kernel starts with what fits.
+    script = f'cp -R -p {SOURCE}/. . || true; exec "$@"'
+    return ["/bin/sh", "-c", script, "sh", *command]
 
 
 def _labels(request: KernelRequest) -> dict[str, str]:
     return {
         LABEL: "1",
-        "dl-grader.submission": request.workdir.name,
+        "dl-grader.submission": request.label or request.workdir.name,
         "dl-grader.host": socket.gethostname(),
         "dl-grader.pid": str(os.getpid()),
     }
@@ -248,12 +333,18 @@ def _environment(request: KernelRequest) -> dict[str, str]:
     return env
 
 
-def _mounts(request: KernelRequest, ipc_dir: Path) -> list[DockerMount]:
-    """The submission's copy and the socket folder (read-write), public data (read-only)."""
+def _mounts(request: KernelRequest, run_dir: Path, *, bind: bool) -> list[DockerMount]:
+    """Read-write: the socket folder (and with ``bind``, the submission's copy); read-only:
+    the connection file, public data (and without ``bind``, the copy, at /submission).
+
+    Host folders appear at the same path inside, so paths in the connection file hold.
+    """
     workdir = str(request.workdir)
+    sockets, conn = run_dir / Path(SOCKETS).parent, run_dir / Path(CONNECTION_FILE).parent
     mounts = [
-        DockerMount(workdir, workdir, type="bind", read_only=False),
-        DockerMount(str(ipc_dir), str(ipc_dir), type="bind", read_only=False),
+        DockerMount(workdir if bind else SOURCE, workdir, type="bind", read_only=not bind),
+        DockerMount(str(sockets), str(sockets), type="bind", read_only=False),
+        DockerMount(str(conn), str(conn), type="bind", read_only=True),
     ]
     for mount in request.mounts:
         target = request.workdir / _relative(mount.target)
@@ -271,11 +362,14 @@ def _relative(target: str) -> PurePosixPath:
 
 def _tmpfs(disk_mb: int, user: tuple[int, int]) -> dict[str, str]:
     """Scratch space; tmpfs pages also count against the container's memory limit."""
-    size = f"size={disk_mb}m"
     return {
-        "/tmp": f"rw,nosuid,nodev,{size},mode=1777",
-        HOME: f"rw,nosuid,nodev,{size},uid={user[0]},gid={user[1]},mode=0700",
+        "/tmp": f"rw,nosuid,nodev,size={disk_mb}m,mode=1777",
+        HOME: _tmpfs_options(disk_mb, user),
     }
+
+
+def _tmpfs_options(disk_mb: int, user: tuple[int, int]) -> str:
+    return f"rw,nosuid,nodev,size={disk_mb}m,uid={user[0]},gid={user[1]},mode=0700"
 
 
 def _ulimits(disk_mb: int) -> list[Ulimit]:
@@ -303,16 +397,32 @@ def sandbox_user() -> tuple[int, int]:
     return os.getuid(), os.getgid()
 
 
-def _prepare_dirs(request: KernelRequest, *, ipc_dir: Path, user: tuple[int, int]) -> None:
+def _prepare_dirs(
+    request: KernelRequest, *, run_dir: Path, user: tuple[int, int], bind: bool
+) -> None:
     """Mount points made by us (not by dockerd, as root); folders owned by the sandbox user."""
     for mount in request.mounts:
-        point = request.workdir / _relative(mount.target)
-        if point.is_symlink() or (point.exists() and not point.is_dir()):
-            point.unlink()
-        point.mkdir(parents=True, exist_ok=True)
+        target = _relative(mount.target)
+        if bind:
+            _mount_point(request.workdir, target)
+    sockets, conn = run_dir / Path(SOCKETS).parent, run_dir / Path(CONNECTION_FILE).parent
+    sockets.mkdir(mode=0o700)
+    conn.mkdir(mode=0o700)
     if os.geteuid() == 0:
         _chown_tree(request.workdir, user)
-        os.chown(ipc_dir, *user)
+        os.chown(sockets, *user)
+        os.chown(conn, *user)
+
+
+def _mount_point(workdir: Path, relative: PurePosixPath) -> None:
+    """Make ``workdir/relative`` a real folder; a symlink or file in the way is removed."""
+    point = workdir
+    for part in relative.parts:
+        point = point / part
+        if point.is_symlink() or (point.exists() and not point.is_dir()):
+            point.unlink()
+        if not point.exists():
+            point.mkdir()
 
 
 def _chown_tree(root: Path, user: tuple[int, int]) -> None:
@@ -331,12 +441,17 @@ def _create(client: Any, config: dict[str, Any]) -> Any:
             f"the sandbox image {config['image']} is missing",
             hint="build it with `grade image build`",
         ) from None
+    except APIError as exc:  # the engine answered: the request is wrong
+        raise SandboxError(
+            f"Docker refused the sandbox container: {exc.explanation or exc}",
+            hint="check the mounts (public data folders must exist) and limits",
+        ) from exc
     except (DockerException, RequestException) as exc:
         raise SandboxError(f"cannot create the sandbox container: {exc}", hint=DOCTOR_HINT) from exc
 
 
-def _destroy(km: DockerKernelManager | None, container: Any, ipc_dir: Path) -> None:
-    """Remove the container, stop the attached client, delete sockets and connection file."""
+def _destroy(km: DockerKernelManager | None, container: Any, run_dir: Path) -> None:
+    """Remove the container, stop `docker wait`, delete sockets and connection file."""
     try:
         if container is not None:
             if km is not None:
@@ -345,7 +460,7 @@ def _destroy(km: DockerKernelManager | None, container: Any, ipc_dir: Path) -> N
     finally:
         if km is not None:
             _reap(km)
-        shutil.rmtree(ipc_dir, ignore_errors=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _remove(container: Any) -> None:
@@ -362,13 +477,13 @@ def _remove(container: Any) -> None:
 
 
 def _reap(km: DockerKernelManager) -> None:
-    """SIGKILL the ``docker start --attach`` process if it still runs; forget kernel files."""
-    pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
-    if pid:
+    """SIGKILL the ``docker wait`` process if it still runs; forget kernel files."""
+    process = getattr(km.provisioner, "process", None) if km.provisioner is not None else None
+    if process is not None and process.poll() is None:
         with suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        with suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+            os.killpg(process.pid, signal.SIGKILL)
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
     km.cleanup_connection_file()
     km.cleanup_ipc_files()
 
@@ -413,10 +528,20 @@ def prune(*, client: Any, everything: bool = False) -> list[str]:
     """
     removed = []
     for container in client.containers.list(all=True, filters={"label": LABEL}):
-        if everything or _orphaned(container.labels or {}):
+        labels = container.labels or {}
+        if everything or _orphaned(labels):
             _remove(container)
+            _remove_run_dir(labels.get(LABEL_RUN_DIR, ""))
             removed.append(str(container.name))
     return removed
+
+
+def _remove_run_dir(path: str) -> None:
+    """The socket/connection folder of a container whose grader died (ours only)."""
+    run_dir = Path(path)
+    ours = run_dir.parent == Path(tempfile.gettempdir()) and run_dir.name.startswith(RUN_DIR_PREFIX)
+    if path and ours and not run_dir.is_symlink():
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _orphaned(labels: dict[str, str]) -> bool:

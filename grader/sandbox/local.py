@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -29,9 +30,8 @@ class LocalSandbox:
 
     @contextmanager
     def kernel(self, request: KernelRequest) -> Iterator[AsyncKernelManager]:
-        for link, host in iter_mount_links(request):
-            if not link.exists():
-                link.symlink_to(host.resolve(), target_is_directory=True)
+        for target, host in iter_mount_links(request):
+            _copy_read_only(host, target)
         km = CommandKernelManager(self.command(request))
         try:
             yield km
@@ -53,6 +53,16 @@ class LocalSandbox:
         for key, value in env.items():
             argv += ["--env", f"{key}={value}"]
         return [*argv, "--", self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+
+def _copy_read_only(host: Path, target: Path) -> None:
+    """A copy, not a link: ``data/../hidden`` must not lead back into the assignment."""
+    if target.exists():
+        return
+    shutil.copytree(host, target, symlinks=False)
+    for root, _dirs, files in os.walk(target):
+        for name in files:
+            os.chmod(Path(root) / name, 0o444)
 
 
 def _user_tasks() -> int:

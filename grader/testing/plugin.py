@@ -2,7 +2,8 @@
 
 Fixtures: ``nb`` (the bridge to the executed kernel), ``public_data`` and ``hidden_data``
 (host paths), ``assignment`` (the spec), ``answers`` (written answers by id), ``credit``
-(partial points) and ``artifacts`` (a folder for pictures shown with the feedback). Marker: ``@pytest.mark.points(n, component="...", hint="...")``.
+(partial points) and ``artifacts`` (a folder for pictures shown with the feedback).
+Marker: ``@pytest.mark.points(n, component="...", hint="...")``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,248 @@
+"""A small pool of grading processes that knows which job each one holds.
+
+Unlike ``ProcessPoolExecutor`` a dead worker costs only its own job (the parent knows which),
+a stuck one can be killed with its kernels, and workers are recycled after some jobs to keep
+memory bounded. Workers are forked from a forkserver that has imported the grader once.
+
+Kernels run in their own sessions, so killing a worker does not kill its kernel: the parent
+makes itself a child subreaper, and kernels orphaned by a dead worker become its children,
+which :func:`reap_orphans` kills.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from contextlib import suppress
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from grader.batch.worker import Job, WorkerConfig, serve
+
+PR_SET_CHILD_SUBREAPER = 36
+
+Message = tuple[Any, ...]
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        # The server imports the grader (and the main module, which every worker would
+        # otherwise import again) once; workers are forked from it, warm.
+        ctx.set_forkserver_preload(["__main__", "grader.batch.preload"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+class Worker:
+    """One process and the job it holds (None when idle)."""
+
+    def __init__(self, ctx: Any, config: WorkerConfig, slot: int) -> None:
+        self.slot = slot
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=serve, args=(child, config), daemon=True,
+                                name=f"grade-worker-{slot}")
+        self.proc.start()
+        child.close()
+        self.job: Job | None = None
+        self.since = 0.0
+        self.jobs_done = 0
+
+    @property
+    def pid(self) -> int:
+        return int(self.proc.pid or 0)
+
+    def give(self, job: Job) -> None:
+        self.job, self.since = job, time.monotonic()
+        self.conn.send(job)
+
+    def stop(self) -> None:
+        with suppress(OSError, ValueError):
+            self.conn.send(None)
+
+    def signal(self, sig: int) -> None:
+        with suppress(ProcessLookupError, TypeError):
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and the kernels it started."""
+        for child in children(self.pid):
+            kill_group(child)
+        self.signal(signal.SIGKILL)
+        self.proc.join(5)
+
+
+class Pool:
+    """``size`` workers in fixed slots; a slot's worker is replaced when it dies or retires."""
+
+    def __init__(self, config: WorkerConfig, size: int, *, max_jobs: int = 50) -> None:
+        self.config, self.max_jobs = config, max_jobs
+        self.ctx = _context()
+        self.baseline = set(children(os.getpid()))
+        self.workers = [self._start(slot) for slot in range(size)]
+        self.retired: list[Worker] = []
+
+    def _start(self, slot: int) -> Worker:
+        return Worker(self.ctx, self._config(slot), slot)
+
+    def _config(self, slot: int) -> WorkerConfig:
+        if self.config.log is None:
+            return self.config
+        log = self.config.log.with_name(f"worker-{slot}.log")
+        return WorkerConfig(self.config.assignment, self.config.backend, self.config.hidden,
+                            self.config.out, log)
+
+    def idle(self) -> list[Worker]:
+        return [w for w in self.workers if w.job is None]
+
+    def busy(self) -> list[Worker]:
+        return [w for w in self.workers if w.job is not None]
+
+    def replace(self, worker: Worker) -> Worker:
+        """A fresh worker in the slot of ``worker`` (which is dead or retiring)."""
+        fresh = self._start(worker.slot)
+        self.workers[worker.slot] = fresh
+        return fresh
+
+    def retire_if_worn(self, worker: Worker) -> None:
+        worker.jobs_done += 1
+        if worker.jobs_done >= self.max_jobs:
+            worker.stop()
+            self.retired.append(worker)
+            self.replace(worker)
+        self.retired = [w for w in self.retired if w.proc.is_alive()]
+
+    def poll(self, timeout: float) -> list[tuple[Worker, Message]]:
+        """Messages from workers; ``("died", exitcode)`` for a worker that is gone."""
+        by_conn = {w.conn: w for w in self.workers}
+        by_sentinel = {w.proc.sentinel: w for w in self.workers}
+        ready = wait([*by_conn, *by_sentinel], timeout=timeout)
+        out: list[tuple[Worker, Message]] = []
+        for obj in ready:
+            if obj in by_conn:
+                out += self._drain(by_conn[obj])
+        for obj in ready:
+            w = by_sentinel.get(obj)
+            if w is not None and not w.proc.is_alive() and w is self.workers[w.slot]:
+                out += self._drain(w)
+                out.append((w, ("died", w.proc.exitcode)))
+        return _dedupe_deaths(out)
+
+    def _drain(self, worker: Worker) -> list[tuple[Worker, Message]]:
+        out: list[tuple[Worker, Message]] = []
+        with suppress(EOFError, OSError):
+            while worker.conn.poll():
+                out.append((worker, worker.conn.recv()))
+        return out
+
+    def shutdown(self, *, grace: float) -> list[tuple[Worker, Message]]:
+        """Stop every worker (SIGTERM to busy ones), wait ``grace`` s, then kill the rest."""
+        for w in self.workers:
+            if w.job is not None:
+                w.signal(signal.SIGTERM)
+            else:
+                w.stop()
+        late = self._wait_all(grace)
+        for w in [*self.workers, *self.retired]:
+            if w.proc.is_alive():
+                w.kill()
+        self.reap()
+        return late
+
+    def reap(self) -> list[int]:
+        """Kill kernels orphaned by dead workers (children we did not have before)."""
+        return reap_orphans(exclude=self.baseline)
+
+    def _wait_all(self, grace: float) -> list[tuple[Worker, Message]]:
+        deadline, late = time.monotonic() + grace, []
+        try:
+            while any(w.proc.is_alive() for w in self.workers) and time.monotonic() < deadline:
+                for w, msg in self.poll(0.2):
+                    if msg[0] in ("done", "stopped"):
+                        late.append((w, msg))
+        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
+            pass
+        return late
+
+
+def _dedupe_deaths(out: list[tuple[Worker, Message]]) -> list[tuple[Worker, Message]]:
+    seen: set[int] = set()
+    result = []
+    for w, msg in out:
+        if msg[0] == "died":
+            if id(w) in seen:
+                continue
+            seen.add(id(w))
+        result.append((w, msg))
+    return result
+
+
+# ---------------------------------------------------------------- processes (Linux /proc)
+def become_subreaper(on: bool = True) -> bool:
+    """Orphaned descendants (kernels of a dead worker) become our children (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, session id) of ``pid``."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return int(fields[1]), int(fields[3])
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid``."""
+    out = []
+    with suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                st = _stat(int(entry.name))
+                if st is not None and st[0] == pid:
+                    out.append(int(entry.name))
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group led by ``pid`` (a kernel's session) and ``pid`` itself."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def reap_orphans(exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """Kill and reap our children that lead their own session: orphaned kernels."""
+    me, killed = os.getpid(), []
+    for pid in children(me):
+        st = _stat(pid) if pid not in exclude else None
+        if st is not None and st[1] == pid:
+            kill_group(pid)
+            killed.append(pid)
+    for pid in killed:
+        with suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+    return killed

@@ -1,0 +1,308 @@
+"""The cnn_tuning assignment: spec, data, its tests run against a stand-in notebook, the host's
+parameter count against torch's, and (slow) the reference and samples through `grade validate`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any, cast
+
+import numpy as np
+import pytest
+
+from grader import scoring
+from grader.bridge import Bridge
+from grader.bridge.codec import Decoder
+from grader.errors import MissingName
+from grader.execute import preamble, run_notebook
+from grader.grading import Options
+from grader.intake import intake
+from grader.sandbox.base import KernelRequest, Mount
+from grader.sandbox.local import LocalSandbox
+from grader.spec import Assignment, load_assignment
+from grader.testing import parameter_count, parameters_by_layer
+from grader.testing.run import run_tests
+from grader.validate import points_layout, validate_assignment
+from grader.workdir import prepare
+
+REPO = Path(__file__).resolve().parents[2]
+FOLDER = REPO / "assignments" / "cnn_tuning"
+MNIST = Path("/work/shared/datasets/mnist-test")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def spec() -> Assignment:
+    return load_assignment(FOLDER)
+
+
+@pytest.fixture(scope="module")
+def builder() -> ModuleType:
+    pytest.importorskip("torch")
+    return _load(FOLDER / "build_notebooks.py", "cnn_tuning_build_notebooks")
+
+
+# ---------------------------------------------------------------- spec and data
+def test_spec_points_and_limits(spec: Assignment) -> None:
+    assert spec.max_points == 12
+    assert spec.resources.gpu == "optional" and spec.resources.cpus == 2
+    assert set(spec.names.required) == {"model", "predict", "history", "config"}
+    check = points_layout(spec)
+    assert check.ok, check.detail
+    kinds = {q.id: q.kind for q in spec.questions}
+    assert kinds["q2a"] == "number" and kinds["q2b"] == "choice"
+
+
+def test_data_split_is_disjoint_and_stratified() -> None:
+    with np.load(FOLDER / "data/public/mnist_public.npz", allow_pickle=False) as f:
+        public = {k: f[k] for k in f.files}
+    hidden_x = np.load(FOLDER / "data/hidden/test_images.npy", allow_pickle=False)
+    hidden_y = np.load(FOLDER / "data/hidden/test_labels.npy", allow_pickle=False)
+    assert public["train_images"].shape == (7000, 28, 28)
+    assert public["val_images"].shape == (1000, 28, 28) and hidden_x.shape == (2000, 28, 28)
+    assert hidden_x.dtype == np.uint8 and hidden_y.dtype == np.int64
+
+    def digests(images: np.ndarray) -> set[str]:
+        return {hashlib.sha1(x.tobytes()).hexdigest() for x in images}
+
+    train, val, test = (
+        digests(public["train_images"]),
+        digests(public["val_images"]),
+        digests(hidden_x),
+    )
+    assert not (train & test) and not (val & test) and not (train & val)
+    assert np.bincount(hidden_y, minlength=10).min() >= 170  # every digit, ~20 % of each
+    assert not (FOLDER / "data/public/test_labels.npy").exists()
+
+
+@pytest.mark.skipif(not MNIST.is_dir(), reason="needs the shared MNIST test files")
+def test_make_data_rebuilds_identical_files(tmp_path: Path) -> None:
+    make_data = _load(FOLDER / "data/make_data.py", "cnn_tuning_make_data")
+    make_data.main(MNIST, tmp_path)
+    for rel in ("public/mnist_public.npz", "hidden/test_images.npy", "hidden/test_labels.npy"):
+        assert (tmp_path / rel).read_bytes() == (FOLDER / "data" / rel).read_bytes(), rel
+
+
+# ---------------------------------------------------------------- host-side parameter count
+@pytest.mark.parametrize(
+    "model, config",
+    [
+        ("REF_MODEL", None),
+        ("STRONG_MODEL", None),
+        ("TOO_LARGE_MODEL", "large"),
+        ("CRASH_MODEL", None),
+    ],
+)
+def test_host_count_equals_torch_count(builder: ModuleType, model: str, config: str | None) -> None:
+    """The state dict as it crosses the bridge (safetensors), counted on the host without
+    BatchNorm buffers, equals sum(p.numel() for p in model.parameters()), layer by layer."""
+    kernel_side = _load(REPO / "grader/bridge/kernel_side.py", "cnn_tuning_kernel_side")
+    config_cell = (
+        builder.REF_CONFIG
+        if config is None
+        else builder.quick(1, 100, channels=(16, 32), dropout=0.25)[0]
+    )
+    net = builder.build_net(getattr(builder, model), config_cell)
+    payload = kernel_side._state_dict(net)
+    assert set(payload) == {"__safetensors__"}  # weights cross as safetensors, never a pickle
+    state = Decoder().decode(payload)
+    assert any(name.endswith("running_mean") for name in state) or model == "TOO_LARGE_MODEL"
+    assert parameter_count(state) == sum(p.numel() for p in net.parameters())
+    torch_layers: dict[str, int] = {}
+    for name, p in net.named_parameters():
+        layer = name.rsplit(".", 1)[0]
+        torch_layers[layer] = torch_layers.get(layer, 0) + p.numel()
+    assert parameters_by_layer(state) == torch_layers
+
+
+def test_reference_answers_match_the_reference_model(builder: ModuleType) -> None:
+    answers = builder.reference_answers()
+    assert answers["q2a"].startswith("17 018") and answers["q2b"].startswith("conv3")
+
+
+# ---------------------------------------------------------------- the tests, on a stand-in kernel
+class StandIn:
+    """Answers the bridge calls the cnn_tuning tests make, without a kernel."""
+
+    def __init__(
+        self,
+        *,
+        state: dict[str, np.ndarray],
+        predict: Callable[[np.ndarray], Any],
+        history: Any,
+        config: Any,
+    ) -> None:
+        self.state, self.predict = state, predict
+        self.values = {"history": history, "config": config}
+
+    def state_dict(self, name: str) -> dict[str, np.ndarray]:
+        return self.state
+
+    def call(self, name: str, *args: Any) -> Any:
+        assert name == "predict"
+        return self.predict(*args)
+
+    def get(self, name: str) -> Any:
+        if name not in self.values:
+            raise MissingName(name, defined=sorted(self.values))
+        return self.values[name]
+
+
+@pytest.fixture(scope="module")
+def oracle() -> Callable[[np.ndarray], np.ndarray]:
+    """A perfect predict(): looks every known image up (public and hidden)."""
+    with np.load(FOLDER / "data/public/mnist_public.npz", allow_pickle=False) as f:
+        pairs = [(f["train_images"], f["train_labels"]), (f["val_images"], f["val_labels"])]
+    pairs.append(
+        (
+            np.load(FOLDER / "data/hidden/test_images.npy"),
+            np.load(FOLDER / "data/hidden/test_labels.npy"),
+        )
+    )
+    table = {
+        x.tobytes(): int(y) for images, labels in pairs for x, y in zip(images, labels, strict=True)
+    }
+    return lambda images: np.array([table[x.tobytes()] for x in images])
+
+
+def _state(layers: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    state = {f"{name}.weight": np.zeros(shape, np.float32) for name, shape in layers.items()}
+    state["bn1.running_mean"] = np.zeros(16, np.float32)
+    state["bn1.num_batches_tracked"] = np.zeros((), np.int64)
+    return state
+
+
+SMALL = _state({"conv1": (16, 1, 3, 3), "bn1": (16,), "conv2": (32, 16, 3, 3), "fc": (10, 288)})
+"""144 + 16 + 4608 + 2880 = 7648 parameters; conv2 is the largest layer."""
+HISTORY = {
+    "train_loss": [0.5, 0.2],
+    "val_loss": [0.3, 0.2],
+    "train_acc": [0.9, 0.95],
+    "val_acc": [0.93, 0.97],
+}
+CONFIG = {"epochs": 2, "batch_size": 128, "lr": 0.01, "optimizer": "AdamW"}
+GOOD_ANSWERS = {"q2a": "7 648 параметров", "q2b": "conv2.weight — 4608 весов"}
+
+
+def _points(
+    spec: Assignment, notebook: StandIn, answers: dict[str, str], artifacts: Path | None = None
+) -> dict[str, tuple[float, str]]:
+    bridge = cast(Bridge, notebook)  # duck-typed: the tests only use these four calls
+    plugin = run_tests(spec, bridge=bridge, hidden=True, answers=answers, artifacts=artifacts)
+    results = [scoring.test_result(r) for r in plugin.tests.values()]
+    return {r.id.split("::")[-1]: (r.points, r.message) for r in results}
+
+
+def test_a_perfect_notebook_gets_every_test_point(
+    spec: Assignment, oracle: Any, tmp_path: Path
+) -> None:
+    notebook = StandIn(state=SMALL, predict=oracle, history=HISTORY, config=CONFIG)
+    points = _points(spec, notebook, GOOD_ANSWERS, tmp_path)
+    assert sum(p for p, _ in points.values()) == pytest.approx(8.0), points
+    for picture in ("curves.png", "confusion.png"):
+        assert (tmp_path / picture).read_bytes().startswith(PNG)
+
+
+def test_claims_are_checked_against_the_model(spec: Assignment, oracle: Any) -> None:
+    notebook = StandIn(state=SMALL, predict=oracle, history=HISTORY, config=CONFIG)
+    wrong = {"q2a": "около 7 700", "q2b": "fc (линейный слой), потом conv2"}
+    points = _points(spec, notebook, wrong)
+    assert points["test_parameter_count_answer"][0] == 0
+    assert "7700" in points["test_parameter_count_answer"][1]
+    assert "7648" in points["test_parameter_count_answer"][1]
+    assert points["test_largest_layer_answer"][0] == 0
+    assert points["test_model_is_a_module"][0] == 0.25
+
+
+def test_logits_instead_of_labels_fail_the_contract(spec: Assignment, oracle: Any) -> None:
+    def logits(images: np.ndarray) -> np.ndarray:
+        return np.asarray(np.eye(10)[oracle(images)])
+
+    notebook = StandIn(state=SMALL, predict=logits, history=HISTORY, config=CONFIG)
+    points = _points(spec, notebook, GOOD_ANSWERS)
+    assert points["test_predict_returns_labels"][0] == 0
+    assert "argmax" in points["test_predict_returns_labels"][1]
+    assert points["test_hidden_accuracy"][0] == 0 and points["test_parameter_budget"][0] == 0
+
+
+def test_accuracy_and_budget_are_scaled(spec: Assignment, oracle: Any) -> None:
+    def mostly_right(images: np.ndarray) -> np.ndarray:
+        labels = oracle(images)
+        wrong = np.arange(len(labels)) % 20 == 0  # 5 % wrong → accuracy 0.95 → 2.5 of 4
+        return np.asarray(np.where(wrong, (labels + 1) % 10, labels))
+
+    big = _state({"conv1": (16, 1, 3, 3), "fc": (10, 12_486)})  # 144 + 124,860 = 125,004
+    notebook = StandIn(state=big, predict=mostly_right, history=HISTORY, config=CONFIG)
+    points = _points(spec, notebook, {"q2a": "125004", "q2b": "fc"})
+    assert points["test_hidden_accuracy"][0] == pytest.approx(2.5)
+    assert points["test_parameter_budget"][0] == pytest.approx(
+        2 * (200_000 - 125_004) / 150_000, abs=1e-3
+    )
+    assert points["test_parameter_count_answer"][0] == 0.5
+
+
+def test_no_size_points_for_a_model_that_does_not_work(spec: Assignment, oracle: Any) -> None:
+    def poor(images: np.ndarray) -> np.ndarray:
+        return np.asarray(np.where(np.arange(len(images)) % 5 == 0, 0, oracle(images)))  # ~0.82
+
+    notebook = StandIn(state=SMALL, predict=poor, history=HISTORY, config=CONFIG)
+    points = _points(spec, notebook, GOOD_ANSWERS)
+    assert points["test_parameter_budget"][0] == 0
+    assert "validation accuracy" in points["test_parameter_budget"][1]
+
+
+def test_history_and_config_are_checked(spec: Assignment, oracle: Any) -> None:
+    history = {**HISTORY, "val_acc": [93.0, 97.0]}  # percent, not fractions
+    config = {"epochs": 1, "batch_size": 128}  # lr missing, fewer epochs than history
+    notebook = StandIn(state=SMALL, predict=oracle, history=history, config=config)
+    points = _points(spec, notebook, GOOD_ANSWERS)
+    assert points["test_history_has_curves"][0] == 0
+    assert "fractions" in points["test_history_has_curves"][1]
+    assert points["test_config_states_hyperparameters"][0] == 0
+    assert "'lr'" in points["test_config_states_hyperparameters"][1]
+
+
+# ---------------------------------------------------------------- slow: the real thing
+@pytest.mark.slow
+def test_reference_count_through_the_bridge(spec: Assignment, tmp_path: Path) -> None:
+    """Run the reference notebook in the local sandbox; the host's count from the fetched state
+    dict equals sum(p.numel() for p in model.parameters()) computed in the kernel."""
+    sub = intake(
+        REPO / "reference_solutions/cnn_tuning.ipynb", preferred=spec.notebook, scratch=tmp_path
+    )
+    work = prepare(sub, tmp_path, notebook_name=spec.notebook)
+    request = KernelRequest(
+        workdir=work, limits=spec.resources, mounts=(Mount(spec.path(spec.data.public), "data"),)
+    )
+    setup = preamble(spec.seed, {"numpy", "torch"}, spec.names.forbidden_imports)
+    with run_notebook(sub.nb, sandbox=LocalSandbox(), request=request, setup_code=setup) as ex:
+        assert ex.usable and not ex.cell_errors, ex.cell_errors
+        with Bridge(ex.km, timeout=spec.resources.cell_timeout) as nb:
+            state = nb.state_dict("model")
+            in_kernel = nb.call("count_parameters", nb.get("model"))
+            by_layer = nb.call("parameters_by_layer", nb.get("model"))
+    assert parameter_count(state) == in_kernel == 17_018
+    assert parameters_by_layer(state) == by_layer
+    assert any(k.endswith("num_batches_tracked") for k in state)  # buffers were there
+
+
+@pytest.mark.slow
+def test_grade_validate_passes(spec: Assignment, tmp_path: Path) -> None:
+    """Reference full marks, template near zero, every sample as its expected.toml says."""
+    options = Options(sandbox=LocalSandbox(), artifacts=tmp_path / "artifacts")
+    checks = validate_assignment(spec, course=REPO, options=options)
+    failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
+    assert not failed, failed
+    assert len(checks) == 3 + 8

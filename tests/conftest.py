@@ -1,0 +1,157 @@
+"""Shared fixtures: the tiny assignment copied into a temporary course, fixture notebooks, and
+graded results of fixture notebooks computed once per session (a kernel start costs ~1 s)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.grading import Options, grade_submission
+from grader.results import GradeResult
+from grader.sandbox.base import Sandbox
+from grader.sandbox.fake import FakeSandbox
+from grader.sandbox.local import LocalSandbox
+from grader.spec import Assignment, load_assignment
+
+collect_ignore = ["fixtures"]
+"""Assignment tests under fixtures/ run only inside the grader, never in this suite."""
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NOTEBOOKS = FIXTURES / "notebooks"
+TINY = FIXTURES / "assignments" / "tiny"
+
+NotebookMaker = Callable[..., Path]
+Grader = Callable[..., GradeResult]
+
+
+def fixture_notebooks(*outcomes: str) -> list[Path]:
+    """Fixture notebooks under the given outcome folders (all folders when none given)."""
+    folders = outcomes or tuple(p.name for p in sorted(NOTEBOOKS.iterdir()) if p.is_dir())
+    return sorted(p for o in folders for p in (NOTEBOOKS / o).glob("*.ipynb"))
+
+
+def notebook_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+OUTCOMES = ("graded", "missing_names", "forbidden_import", "timeout", "crashed",
+            "invalid_notebook")
+"""Folders named by the status their notebooks must get; ``hostile/`` is not one of them."""
+PARAMETRIZED = {
+    "outcome_nb": OUTCOMES,
+    "invalid_nb": ("invalid_notebook",),
+    "hostile_nb": ("hostile",),
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests asking for ``outcome_nb``, ``invalid_nb`` or ``hostile_nb`` run once per file."""
+    for name, folders in PARAMETRIZED.items():
+        if name in metafunc.fixturenames:
+            paths = fixture_notebooks(*folders)
+            metafunc.parametrize(name, paths, ids=[notebook_id(p) for p in paths])
+
+
+def expectation(path: Path) -> dict[str, object]:
+    """``metadata.grader_test`` of a fixture notebook ({} for files that are not notebooks).
+
+    The status a notebook must get is the name of its folder."""
+    try:
+        meta = json.loads(path.read_bytes())["metadata"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return {}
+    value = meta.get("grader_test", {})
+    return value if isinstance(value, dict) else {}
+
+
+def with_limits(spec: Assignment, **resources: float) -> Assignment:
+    """The spec with some resource limits replaced (small timeouts keep the suite fast)."""
+    if not resources:
+        return spec
+    return spec.model_copy(update={"resources": spec.resources.model_copy(update=resources)})
+
+
+@pytest.fixture(scope="session")
+def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A course folder (``assignments/tiny``) in a temporary directory, never the repo."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(TINY, root / "assignments" / "tiny")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny(course: Path) -> Assignment:
+    return load_assignment(course / "assignments" / "tiny")
+
+
+@pytest.fixture
+def fake() -> FakeSandbox:
+    return FakeSandbox()
+
+
+@pytest.fixture(scope="session")
+def local() -> LocalSandbox:
+    return LocalSandbox()
+
+
+@pytest.fixture
+def make_nb(tmp_path: Path) -> NotebookMaker:
+    """``make_nb("code", "md:markdown", ..., name="tiny.ipynb")`` writes a notebook in tmp_path."""
+
+    def make(*sources: str, name: str = "tiny.ipynb", folder: Path | None = None) -> Path:
+        cells = [
+            nbformat.v4.new_markdown_cell(s[3:].lstrip()) if s.startswith("md:")
+            else nbformat.v4.new_code_cell(s)
+            for s in sources
+        ]
+        path = (folder or tmp_path) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+        return path
+
+    return make
+
+
+def grade_fixture_notebook(spec: Assignment, path: Path, sandbox: Sandbox,
+                           **options: object) -> GradeResult:
+    """Grade a fixture notebook under the limits its metadata asks for."""
+    limits = expectation(path).get("resources") or {}
+    assert isinstance(limits, dict)
+    spec = with_limits(spec, **limits)
+    return grade_submission(spec, path, options=Options(sandbox=sandbox, **options))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def graded(tiny: Assignment, local: LocalSandbox) -> Iterator[Grader]:
+    """``graded("timeout/total_time")``: the fixture notebook's result, graded once per session
+    with the LocalSandbox and hidden tests."""
+    cache: dict[str, GradeResult] = {}
+
+    def grade(rel: str) -> GradeResult:
+        if rel not in cache:
+            cache[rel] = grade_fixture_notebook(tiny, NOTEBOOKS / f"{rel}.ipynb", local)
+        return cache[rel]
+
+    yield grade
+
+
+@pytest.fixture(scope="session")
+def notebooks() -> Path:
+    """The folder of fixture notebooks (read only)."""
+    return NOTEBOOKS
+
+
+@pytest.fixture(scope="session")
+def expected() -> Callable[[Path], dict[str, object]]:
+    return expectation
+
+
+@pytest.fixture(scope="session")
+def limited() -> Callable[..., Assignment]:
+    """``limited(spec, cell_timeout=1)``: the spec with some resource limits replaced."""
+    return with_limits

@@ -1,0 +1,138 @@
+"""The ``grade`` command line: exit codes, what it prints, JSON that validates."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner, Result
+
+from grader import cli
+from grader.errors import SubmissionError
+from grader.intake import read_notebook
+from grader.results import GradeResult, Status
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, course: Path) -> Invoke:
+    """``run("check", ...)`` in the temporary course, with consoles wide enough not to wrap."""
+    monkeypatch.setattr(cli, "console", Console(width=400))
+    monkeypatch.setattr(cli, "err", Console(width=400, stderr=True))
+    monkeypatch.setenv("GRADER_COURSE", str(course))
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli.app, list(args))
+
+    return invoke
+
+
+def test_check_good_notebook(run: Invoke, notebooks: Path) -> None:
+    result = run("check", str(notebooks / "graded/full_marks.ipynb"))
+    assert result.exit_code == 0, result.output
+    assert "NOT YOUR GRADE YET" in result.output
+    assert "3 / 3 points" in result.output
+
+
+def test_check_json(run: Invoke, notebooks: Path) -> None:
+    result = run("check", "--json", str(notebooks / "graded/full_marks.ipynb"))
+    assert result.exit_code == 0, result.output
+    graded = GradeResult.model_validate_json(result.stdout)
+    assert (graded.status, graded.points, graded.max_points) == (Status.GRADED, 3.0, 3.0)
+    assert (graded.hidden_included, graded.hidden_not_run) == (False, 1)
+    assert graded.assignment == "tiny"  # found from the notebook's metadata
+
+
+def test_unknown_assignment(run: Invoke, notebooks: Path) -> None:
+    result = run("check", "-a", "nope", str(notebooks / "graded/full_marks.ipynb"))
+    assert result.exit_code == 2
+    assert "nope" in result.output and "tiny" in result.output  # the known ones are listed
+
+
+def test_invalid_notebook(run: Invoke, notebooks: Path) -> None:
+    path = notebooks / "invalid_notebook/not_json.ipynb"
+    with pytest.raises(SubmissionError) as verdict:
+        read_notebook(path)
+    text = run("check", "-a", "tiny", str(path))
+    assert text.exit_code == 1
+    assert verdict.value.message in text.output
+    as_json = run("check", "-a", "tiny", "--json", str(path))
+    assert as_json.exit_code == 1
+    graded = GradeResult.model_validate_json(as_json.stdout)
+    assert (graded.status, graded.message) == (Status.INVALID_NOTEBOOK, str(verdict.value))
+
+
+def test_hidden_without_hidden_tests(
+    run: Invoke, notebooks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, course: Path
+) -> None:
+    student_copy = tmp_path / "course"
+    shutil.copytree(course / "assignments", student_copy / "assignments")
+    shutil.rmtree(student_copy / "assignments/tiny/tests/hidden")
+    monkeypatch.setenv("GRADER_COURSE", str(student_copy))
+    result = run("check", "--hidden", str(notebooks / "graded/full_marks.ipynb"))
+    assert result.exit_code == 2
+    assert "hidden" in result.output
+
+
+def _course_for_validate(root: Path, course: Path, notebooks: Path, *,
+                         with_reference: bool = True) -> Path:
+    shutil.copytree(course / "assignments", root / "assignments")
+    if with_reference:
+        (root / "reference_solutions").mkdir()
+        shutil.copy(notebooks / "graded/full_marks.ipynb", root / "reference_solutions/tiny.ipynb")
+    samples = {
+        "broken": ("graded/broken_honest", 'status = "graded"\nmax_points = 0\n'),
+        "missing_counter": ("missing_names/no_counter",
+                            'status = "missing_names"\nmin_points = 2\nmax_points = 2\n'
+                            "[components]\nfuncs = { min = 2, max = 2 }\n"),
+        "loops": ("timeout/infinite_loop_cell", 'status = "timeout"\ncell_timeout = 1\n'),
+    }
+    for name, (source, expected) in samples.items():
+        folder = root / "student_submissions" / "tiny" / name
+        folder.mkdir(parents=True)
+        shutil.copy(notebooks / f"{source}.ipynb", folder / "submission.ipynb")
+        (folder / "expected.toml").write_text(expected, encoding="utf-8")
+    return root
+
+
+@pytest.mark.slow
+def test_validate(
+    run: Invoke, course: Path, notebooks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _course_for_validate(tmp_path / "course", course, notebooks)
+    monkeypatch.delenv("GRADER_COURSE")
+    monkeypatch.chdir(root)
+    result = run("validate", "tiny")
+    assert result.exit_code == 0, result.output
+    for name in ("reference solution", "template", "sample 'broken'", "sample 'loops'",
+                 "sample 'missing_counter'", "tests and points"):
+        assert name in result.output
+
+
+def test_validate_reports_a_missing_reference(
+    run: Invoke, course: Path, notebooks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _course_for_validate(tmp_path / "course", course, notebooks, with_reference=False)
+    shutil.rmtree(root / "student_submissions")
+    monkeypatch.setenv("GRADER_COURSE", str(root))
+    result = run("validate", "tiny")
+    assert result.exit_code == 1
+    assert "reference_solutions" in result.output
+
+
+def test_cli_as_a_process(course: Path, notebooks: Path) -> None:
+    env = {**os.environ, "GRADER_COURSE": str(course)}
+    path = notebooks / "invalid_notebook/nbformat3.ipynb"
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "check", "-a", "tiny", "--json", str(path)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert GradeResult.model_validate_json(done.stdout).status == Status.INVALID_NOTEBOOK

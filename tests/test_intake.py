@@ -1,0 +1,182 @@
+"""Intake: a file, a folder or a zip becomes one validated notebook, or a verdict saying why not."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from grader import intake as intake_module
+from grader.errors import SubmissionError
+from grader.intake import intake, read_notebook
+from grader.results import Status
+
+MakeNb = Callable[..., Path]
+PREFERRED = "tiny.ipynb"
+
+
+def take(given: Path, tmp_path: Path) -> intake_module.Submission:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    return intake(given, preferred=PREFERRED, scratch=scratch)
+
+
+def refused(given: Path, tmp_path: Path) -> SubmissionError:
+    with pytest.raises(SubmissionError) as info:
+        take(given, tmp_path)
+    return info.value
+
+
+def test_file(make_nb: MakeNb, tmp_path: Path) -> None:
+    path = make_nb("x = 1", name="anything.ipynb")
+    sub = take(path, tmp_path)
+    assert sub.path == path
+    assert sub.folder is None
+    assert sub.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [c.source for c in sub.nb.cells] == ["x = 1"]
+
+
+def test_folder_with_one_notebook(make_nb: MakeNb, tmp_path: Path) -> None:
+    folder = tmp_path / "submission"
+    path = make_nb("x = 1", name="my_homework.ipynb", folder=folder / "nested")
+    (folder / ".ipynb_checkpoints").mkdir()
+    make_nb("old = 1", name="my_homework-checkpoint.ipynb", folder=folder / ".ipynb_checkpoints")
+    sub = take(folder, tmp_path)
+    assert (sub.path, sub.folder) == (path, folder)
+
+
+def test_folder_with_several_notebooks_is_ambiguous(make_nb: MakeNb, tmp_path: Path) -> None:
+    folder = tmp_path / "submission"
+    make_nb("a = 1", name="draft.ipynb", folder=folder)
+    make_nb("b = 1", name="final.ipynb", folder=folder)
+    exc = refused(folder, tmp_path)
+    assert exc.status == Status.INVALID_NOTEBOOK
+    assert PREFERRED in exc.hint
+
+
+def test_folder_with_several_notebooks_prefers_the_spec_name(
+    make_nb: MakeNb, tmp_path: Path
+) -> None:
+    folder = tmp_path / "submission"
+    make_nb("a = 1", name="draft.ipynb", folder=folder)
+    chosen = make_nb("b = 1", name=PREFERRED, folder=folder)
+    assert take(folder, tmp_path).path == chosen
+
+
+def test_empty_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    assert refused(folder, tmp_path).status == Status.NOT_FOUND
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    assert refused(tmp_path / "nope.ipynb", tmp_path).status == Status.NOT_FOUND
+
+
+def _zip(path: Path, entries: dict[str, bytes], symlinks: dict[str, str] | None = None) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        for name, target in (symlinks or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+    return path
+
+
+def test_zip(make_nb: MakeNb, tmp_path: Path) -> None:
+    nb = make_nb("x = 1", name="src.ipynb").read_bytes()
+    archive = _zip(tmp_path / "hw.zip", {"hw/tiny.ipynb": nb, "hw/data.csv": b"1,2\n"})
+    sub = take(archive, tmp_path)
+    assert sub.path.name == PREFERRED and sub.path.read_bytes() == nb
+    assert sub.folder is not None and (sub.folder / "hw" / "data.csv").read_bytes() == b"1,2\n"
+    assert sub.folder.is_relative_to(tmp_path / "scratch")
+    assert sub.sha256 == hashlib.sha256(nb).hexdigest()
+
+
+def test_zip_slip_absolute_and_symlink_entries_are_ignored(
+    make_nb: MakeNb, tmp_path: Path
+) -> None:
+    nb = make_nb("x = 1", name="src.ipynb").read_bytes()
+    archive = _zip(
+        tmp_path / "evil.zip",
+        {"tiny.ipynb": nb, "../evil": b"escaped", "../../evil2": b"escaped",
+         "/abs_evil": b"absolute"},
+        symlinks={"passwd_link": "/etc/passwd", "up_link": "../../"},
+    )
+    sub = take(archive, tmp_path)
+    assert sub.folder is not None
+    extracted = sorted(p.relative_to(sub.folder).as_posix() for p in sub.folder.rglob("*"))
+    assert extracted == ["tiny.ipynb"]
+    everything = {p.name for p in tmp_path.rglob("*")}
+    assert not everything & {"evil", "evil2", "abs_evil", "passwd_link", "up_link"}
+
+
+def test_zip_bomb_is_refused(
+    make_nb: MakeNb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = make_nb("x = 1", name="src.ipynb").read_bytes()
+    archive = _zip(tmp_path / "big.zip", {"tiny.ipynb": nb, "zeros.bin": bytes(10_000)})
+    monkeypatch.setattr(intake_module, "MAX_ZIP_BYTES", 5_000)
+    assert refused(archive, tmp_path).status == Status.INVALID_NOTEBOOK
+
+
+def test_invalid_files_are_refused(invalid_nb: Path, tmp_path: Path) -> None:
+    exc = refused(invalid_nb, tmp_path)
+    assert exc.status == Status.INVALID_NOTEBOOK
+    assert invalid_nb.name in exc.message
+    assert exc.hint
+
+
+def test_too_large(make_nb: MakeNb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = make_nb("x = 1")
+    monkeypatch.setattr(intake_module, "MAX_NOTEBOOK_BYTES", path.stat().st_size - 1)
+    assert refused(path, tmp_path).status == Status.INVALID_NOTEBOOK
+    monkeypatch.setattr(intake_module, "MAX_NOTEBOOK_BYTES", path.stat().st_size)
+    assert take(path, tmp_path).path == path
+
+
+def test_schema_invalid_outputs_are_stripped_and_accepted(notebooks: Path) -> None:
+    path = notebooks / "graded" / "outputs_mangled.ipynb"
+    raw = json.loads(path.read_bytes())
+    assert len(raw["cells"][1]["outputs"]) == 2  # the fixture really is mangled
+    nb, digest = read_notebook(path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert [c.outputs for c in code] == [[], []]
+    assert code[0].source == raw["cells"][1]["source"]
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _v4(cells: list[dict[str, object]], minor: int = 4) -> bytes:
+    return json.dumps({"nbformat": 4, "nbformat_minor": minor, "metadata": {},
+                       "cells": cells}).encode()
+
+
+def test_sources_as_line_lists_are_joined(tmp_path: Path) -> None:
+    path = tmp_path / "lines.ipynb"
+    path.write_bytes(_v4([{"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": ["x = 1\n", "y = 2"]}]))
+    nb, _ = read_notebook(path)
+    assert nb.cells[0].source == "x = 1\ny = 2"
+
+
+def test_cells_without_ids_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "no_ids.ipynb"
+    path.write_bytes(_v4([{"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": "x = 1"}], minor=5))
+    with pytest.warns(Warning):  # nbformat warns that it adds the ids
+        nb, _ = read_notebook(path)
+    assert nb.cells[0].source == "x = 1"
+
+
+def test_whitespace_only_code_is_no_code(tmp_path: Path) -> None:
+    path = tmp_path / "blank.ipynb"
+    path.write_bytes(_v4([{"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": "  \n\t"}]))
+    exc = refused(path, tmp_path)
+    assert exc.status == Status.INVALID_NOTEBOOK
