@@ -81,7 +81,7 @@ class Worker:
 class Pool:
     """``size`` workers in fixed slots; a slot's worker is replaced when it dies or retires."""
 
-    def __init__(self, config: WorkerConfig, size: int, *, max_jobs: int = 50) -> None:
+    def __init__(self, config: WorkerConfig, size: int, *, max_jobs: int = 20) -> None:
         self.config, self.max_jobs = config, max_jobs
         self.ctx = _context()
         self.baseline = set(children(os.getpid()))

@@ -12,7 +12,7 @@ import os
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -55,7 +55,9 @@ class BatchOptions:
     manifest: Path | None = None
     gpus: tuple[str, ...] = ()
     per_gpu: int = 1
-    max_jobs_per_worker: int = 50
+    max_jobs_per_worker: int = 20
+    """Recycle a worker after this many submissions: the grading core leaks a little per
+    submission (zmq contexts, a heartbeat thread), so workers are kept short-lived."""
     hard_timeout: float | None = None
     """Seconds after which a worker still grading one submission is killed; None = from spec."""
 
@@ -118,6 +120,9 @@ class _Batch:
 
     # ------------------------------------------------------------------ plan
     def run(self) -> BatchSummary:
+        if self.spec.resources.gpu == "required" and not self.options.gpus:
+            raise GraderError(f"assignment '{self.spec.id}' requires a GPU",
+                              hint="pass --gpus 0 (or 0,1,...) with --per-gpu K")
         self.store.save_info(BatchInfo.of(self.spec))
         intake = read_class(self.submissions, manifest=self.options.manifest,
                             scratch=self.store.state())
@@ -126,6 +131,8 @@ class _Batch:
         fingerprint = assignment_fingerprint(self.spec)
         jobs = self._plan(entries, fingerprint)
         workers = min(self.options.jobs or default_workers(self.spec), max(1, len(jobs)))
+        if self._needs_gpu:
+            workers = min(workers, self.gpus.capacity)
         self.summary.total, self.summary.workers = len(entries), workers if jobs else 0
         self.emit(Planned(total=len(entries), cached=self.summary.cached,
                           to_grade=len(jobs) + self._verdicts, workers=workers if jobs else 0))
@@ -235,8 +242,13 @@ class _Batch:
             self.summary.not_finished += [j.student for j in pending]
             self.summary.not_finished += [w.job.student for w in pool.busy() if w.job]
 
+    @property
+    def _needs_gpu(self) -> bool:
+        """GPUs were given and the spec may use one: each submission holds a GPU slot."""
+        return self.spec.resources.gpu != "none" and self.gpus.capacity > 0
+
     def _dispatch(self, pool: Pool, pending: deque[Job]) -> None:
-        needs_gpu = self.spec.resources.gpu != "none" and self.gpus.capacity > 0
+        needs_gpu = self._needs_gpu
         for worker in pool.idle():
             if not pending:
                 return
@@ -244,7 +256,7 @@ class _Batch:
             if needs_gpu and gpu is None:
                 return
             job = pending.popleft()
-            job = Job(**{**job.__dict__, "gpu": gpu})
+            job = replace(job, gpu=gpu)
             worker.give(job)
             self.emit(Started(job.student, worker.slot, gpu))
 
@@ -258,7 +270,10 @@ class _Batch:
             done = msg[1]
             assert isinstance(done, Done)
             self._release(worker)
-            self._finished(job, done, worker.slot)
+            if done.status is Status.GRADER_ERROR and job.attempt < 2:
+                self._retry(job, done.message, pending)
+            else:
+                self._finished(job, done, worker.slot)
             pool.retire_if_worn(worker)
         elif kind == "died":
             self._died(pool, worker, msg[1], pending)
@@ -267,6 +282,12 @@ class _Batch:
             if job is not None:
                 pending.appendleft(job)
                 self._release(worker)
+
+    def _retry(self, job: Job, reason: str, pending: deque[Job]) -> None:
+        """Grader errors are mostly transient (a kernel that failed to start): once more."""
+        self.store.log({"run": self.run_id, "student": job.student, "outcome": "retry",
+                        "attempt": job.attempt, "message": reason})
+        pending.appendleft(replace(job, attempt=job.attempt + 1, gpu=None))
 
     def _release(self, worker: Worker) -> None:
         if worker.job is not None and worker.job.gpu is not None:
@@ -287,6 +308,7 @@ class _Batch:
         self.store.log({"run": self.run_id, "student": job.student, "outcome": outcome.value,
                         "status": done.status.value, "points": done.points,
                         "seconds": round(done.seconds, 3), "attempt": job.attempt,
+                        **({"message": done.message} if outcome is Outcome.FAILED else {}),
                         "at": datetime.now().astimezone().isoformat(timespec="seconds")})
         self.emit(Finished(job.student, outcome, done.status, done.points, done.max_points,
                            done.seconds, slot, done.message))
@@ -301,7 +323,7 @@ class _Batch:
         if job is None:
             return
         if job.attempt < 2:
-            pending.appendleft(Job(**{**job.__dict__, "attempt": job.attempt + 1, "gpu": None}))
+            self._retry(job, f"worker died (exit code {exitcode})", pending)
             return
         self._fail(job, f"its worker process died twice (exit code {exitcode})", worker.slot)
 

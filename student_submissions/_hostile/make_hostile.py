@@ -1088,7 +1088,7 @@ def notebook(sample: Sample) -> nbformat.NotebookNode:
     if sample.reports:
         cells = [TOOLS, *cells, *(f"raise_finding({i})\n" for i in range(REPORT_CELLS))]
     cells[0] = header + "\n" + cells[0]
-    nb = nbformat.v4.new_notebook()
+    nb: nbformat.NotebookNode = nbformat.v4.new_notebook()
     nb.metadata = {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},

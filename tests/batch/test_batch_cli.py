@@ -60,8 +60,8 @@ def finished(out: Path) -> dict[str, int]:
 
 def run_log(out: Path) -> list[str]:
     log = out / ".batch" / "runs.jsonl"
-    return [json.loads(line)["student"] for line in log.read_text().splitlines()] \
-        if log.exists() else []
+    entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    return [e["student"] for e in entries if e["outcome"] != "retry"]
 
 
 def test_killed_batch_resumes_with_every_result_exactly_once(tmp_path: Path) -> None:

@@ -101,7 +101,11 @@ def test_environment_is_scrubbed(probe: Probe) -> None:
 def test_working_folder_and_mounts(probe: Probe) -> None:
     assert probe.values["cwd"] == str(probe.workdir)
     assert probe.values["data_files"] == ["numbers.csv"]
-    assert (probe.workdir / "data").is_symlink()
+    data = probe.workdir / "data"
+    # A read-only copy, not a link: data/../hidden must not lead back into the assignment.
+    assert data.is_dir() and not data.is_symlink()
+    assert not (data / "numbers.csv").stat().st_mode & 0o222
+    assert not (data.parent / "hidden").exists()
 
 
 def test_rlimits(probe: Probe) -> None:
