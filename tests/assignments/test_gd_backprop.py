@@ -1,6 +1,7 @@
 """The gd_backprop assignment as shipped: validate passes, check shows full public marks."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,22 @@ def test_check_reference_shows_full_public_marks() -> None:
     public = [t for t in data["tests"] if not t["hidden"]]
     assert public and all(t["outcome"] == "passed" for t in public)
     assert data["hidden_not_run"] > 0 and not data["hidden_included"]
+
+
+@pytest.mark.docker
+def test_validate_gd_backprop_passes_under_docker() -> None:
+    from grader.errors import SandboxError
+    from grader.sandbox.choose import Backend, make_sandbox
+
+    from grader.sandbox.docker import connect
+
+    try:
+        connect(timeout=10).close()
+        sandbox = make_sandbox(Backend.DOCKER)
+        spec = find_assignment("gd_backprop", ROOT / "assignments")
+        checks = validate_assignment(spec, course=ROOT, options=Options(sandbox=sandbox))
+    except SandboxError as exc:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            raise
+        pytest.skip(f"no Docker engine or runtime image: {exc}")
+    assert [(c.name, c.detail) for c in checks if not c.ok] == []
