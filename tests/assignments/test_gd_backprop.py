@@ -45,7 +45,6 @@ def test_check_reference_shows_full_public_marks() -> None:
 def test_validate_gd_backprop_passes_under_docker() -> None:
     from grader.errors import SandboxError
     from grader.sandbox.choose import Backend, make_sandbox
-
     from grader.sandbox.docker import connect
 
     try:
