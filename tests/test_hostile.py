@@ -66,8 +66,8 @@ LOCAL_GAPS: dict[str, str] = {
     "network": f"{_NOT_A_BOUNDARY}: the kernel reaches 127.0.0.1 and DNS",
     "read_host_files": f"{_NOT_A_BOUNDARY}: the grader's process and cwd are readable",
     "find_hidden": f"{_NOT_A_BOUNDARY}: the hidden tests are on the same filesystem",
-    "write_outside": f"{_NOT_A_BOUNDARY}: the kernel writes wherever the user may, and the "
-    "public data is a symlink to the course's folder",
+    "write_outside": f"{_NOT_A_BOUNDARY}: the kernel writes wherever the user may (the "
+    "grader's cwd, and / and /etc as root)",
     "disk_fill": f"{_NOT_A_BOUNDARY}: RLIMIT_FSIZE caps one file, not the total",
     "forged_outputs": f"{_NOT_A_BOUNDARY}: files land in the host's /tmp (they change nothing)",
     "daemon_escape": "LocalSandbox kills the kernel's process group; a setsid()+double-fork "

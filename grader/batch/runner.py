@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -218,6 +221,7 @@ class _Batch:
                               hidden=self.options.hidden, out=self.store.out,
                               log=self.store.state() / "worker.log")
         subreaper = become_subreaper(True)
+        previous = _stop_on_sigterm()
         pool = Pool(config, size, max_jobs=self.options.max_jobs_per_worker)
         try:
             self._loop(pool, pending)
@@ -226,6 +230,8 @@ class _Batch:
         else:
             pool.shutdown(grace=10)
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             if subreaper:
                 become_subreaper(False)
 
@@ -362,6 +368,18 @@ class _Batch:
                 self._finished(worker.job, done, worker.slot)
         self.summary.not_finished = [j.student for j in running if j.student not in finished]
         self.summary.not_finished += [j.student for j in pending]
+
+
+def _stop_on_sigterm() -> signal.Handlers | Callable[..., object] | int | None:
+    """SIGTERM (a CI job cancelled, ``kill``) stops the batch like Ctrl-C does; returns the
+    previous handler (None when not in the main thread, where signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def _docker_ready(*, gpu: bool) -> None:

@@ -118,6 +118,8 @@ def _print_reports(reports: Reports) -> None:
         console.print(f"wrote {path}", highlight=False)
     console.print("per student: result.json, feedback.md, feedback.html, "
                   "gradescope/results.json", highlight=False)
+    for warning in reports.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if reports.unreadable:
         console.print(f"[red]corrupt results (regraded by the next `grade batch`): "
                       f"{', '.join(reports.unreadable)}[/]", highlight=False)

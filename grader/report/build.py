@@ -38,6 +38,7 @@ class Reports:
     files: list[Path] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     """Students whose result.json exists but is corrupt (regraded by the next batch)."""
+    warnings: list[str] = field(default_factory=list)
 
 
 def build_reports(out: Path, *, histogram: bool = True) -> Reports:
@@ -60,8 +61,11 @@ def build_reports(out: Path, *, histogram: bool = True) -> Reports:
     write_report(out / SUMMARY_MD, summary_markdown(stats, title=info.title))
     reports.files = [out / n for n in (GRADEBOOK_CSV, GRADEBOOK_JSON, JUNIT_XML, SUMMARY_MD)]
     if histogram:
-        _histogram(store, stats, info)
-        reports.files.append(out / HISTOGRAM_PNG)
+        try:
+            _histogram(store, stats, info)
+            reports.files.append(out / HISTOGRAM_PNG)
+        except GraderError as exc:  # matplotlib missing: every other report is still there
+            reports.warnings.append(str(exc))
     return reports
 
 

@@ -79,7 +79,10 @@ def _clip(text: str, limit: int = 1500) -> str:
 
 
 def test_name(t: TestResult) -> str:
-    return t.id.split("::")[-1] + (" (hidden)" if t.hidden else "")
+    """``test_mlp::test_shapes (hidden)``: file and function, unique within an assignment."""
+    path, _, name = t.id.rpartition("::")
+    module = path.rsplit("/", 1)[-1].removesuffix(".py")
+    return (f"{module}::{name}" if module else name) + (" (hidden)" if t.hidden else "")
 
 
 def _answer_state(a: AnswerResult) -> str:

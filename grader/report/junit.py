@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from grader.batch.store import BatchInfo, Stored, write_report
-from grader.report.feedback import test_name
 from grader.results import Outcome, Status
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -41,7 +40,8 @@ class JUnit:
                 self._problem(case, "error", r.status.value, r.message, counts)
         for t in r.tests:
             module = t.id.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
-            case = self._case(suite, f"{stored.student}.{module}", test_name(t), counts)
+            name = t.id.rpartition("::")[2] + (" (hidden)" if t.hidden else "")
+            case = self._case(suite, f"{stored.student}.{module}", name, counts)
             if t.outcome is Outcome.SKIPPED:
                 ET.SubElement(case, "skipped", message=clean(t.message[:500]))
                 counts["skipped"] += 1

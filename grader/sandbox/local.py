@@ -87,6 +87,6 @@ def _kill_group(km: AsyncKernelManager) -> None:
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
         with suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+            os.waitpid(pid, 0)  # reap it: SIGKILL cannot be ignored, so this returns at once
     km.cleanup_connection_file()
     km.cleanup_ipc_files()

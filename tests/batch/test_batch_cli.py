@@ -97,7 +97,9 @@ def test_killed_batch_resumes_with_every_result_exactly_once(tmp_path: Path) -> 
         f"s{i}": 4.0 if i % 2 else 0.0 for i in range(1, 7)}
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_finished_results(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["ctrl_c", "sigterm"])
+def test_stopping_cleanly_keeps_finished_results(tmp_path: Path, how: str) -> None:
+    """Ctrl-C (SIGINT to the whole foreground group) or SIGTERM to the batch (CI cancel)."""
     assignment = make_course(tmp_path / "course", cell_timeout=60, total_timeout=90)
     root = build_class(tmp_path / "class", {"a.ipynb": "graded/full_marks"})
     nb = nbformat.read(root / "a.ipynb", as_version=4)
@@ -109,7 +111,10 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_results(tmp_path: Path) -> None
         wait_for(lambda: "a" in finished(out) and _kernels(proc.pid), 120, "the slow kernel")
         pids = descendants(proc.pid)
         names = {p: _cmdline(p) for p in pids}
-        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        if how == "ctrl_c":
+            os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(40) == 130, (tmp_path / "run.log").read_text()
     finally:
         if proc.poll() is None:

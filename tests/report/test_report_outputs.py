@@ -132,7 +132,7 @@ def test_feedback_markdown_and_html(out: Path) -> None:
     build_reports(out, histogram=False)
     md = (out / "ivanov" / "feedback.md").read_text()
     assert "**Score: 2 / 4**" in md
-    assert "`test_counter (hidden)` (0 / 1)" in md
+    assert "`test_square::test_counter (hidden)` (0 / 1)" in md
     assert "Counter.add must return the running total" in md
     assert "![loss.png](artifacts/loss.png)" in md
     assert "awaits review" in md and "because it grows" in md
@@ -182,8 +182,8 @@ def test_summary_and_histogram(out: Path) -> None:
     reports = build_reports(out)
     stats = reports.stats
     assert stats.count == 4 and stats.statuses["graded"] == 2
-    assert stats.failed.most_common(1)[0] in (("test_square_array", 2),
-                                              ("test_counter (hidden)", 2))
+    assert stats.failed.most_common(1)[0] in (("test_square::test_square_array", 2),
+                                              ("test_square::test_counter (hidden)", 2))
     assert sum(c for _, _, c in stats.distribution()) == 4
     png = (out / "histogram.png").read_bytes()
     assert png.startswith(b"\x89PNG")
