@@ -82,7 +82,7 @@ ZOMBIE_BUG = (
     "the kernel has died, and nobody waits for it afterwards: one zombie per submission "
     "(reported; fix: os.waitpid(pid, 0), or wait on the provisioner's Popen)"
 )
-BUGS = {"local": ZOMBIE_BUG, "docker": ""}
+BUGS = {"local": "", "docker": ""}
 """Known bugs of a backend that make leftover child processes an expected failure."""
 
 MESSAGES = {
