@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -52,7 +53,7 @@ def run_tests(
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
             *(["--collect-only"] if collect_only else []),
         ]
-        with _quiet() as log, _forget_modules(dirs):
+        with _quiet() as log, _forget_modules(dirs), _no_plugin_autoload():
             code = pytest.main(args, plugins=[plugin])
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (
         plugin.collect_errors
@@ -63,6 +64,20 @@ def run_tests(
             hint=f"fix the test files, then run `grade validate {spec.id}`",
         )
     return plugin
+
+
+@contextlib.contextmanager
+def _no_plugin_autoload() -> Iterator[None]:
+    """Installed pytest plugins (hypothesis, benchmark...) have no business in grading runs."""
+    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
 
 
 @contextlib.contextmanager
