@@ -28,7 +28,7 @@ fi
 step "engine"
 if ! docker info >/dev/null 2>&1; then
     echo "starting dockerd (log: /tmp/dockerd.log)"
-    $sudo sh -c 'nohup dockerd >/tmp/dockerd.log 2>&1 &'
+    $sudo setsid sh -c 'nohup dockerd >>/tmp/dockerd.log 2>&1 &' </dev/null
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || { tail -20 /tmp/dockerd.log >&2; exit 1; }
 fi
