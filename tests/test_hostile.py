@@ -486,7 +486,9 @@ def test_batch_worker_survives_every_sample(hosts: Callable[[str], Host], backen
     assert _containers() == []
     assert _sandbox_processes(host.scratch) == []
     assert list(host.scratch.iterdir()) == []
-    assert psutil.Process().children(recursive=True) == []  # (zombies were reaped per sample)
+    # (zombies were reaped per sample; multiprocessing's forkserver and resource tracker, left
+    # by earlier batch tests in this process, are not kernels)
+    assert [c for c in psutil.Process().children(recursive=True) if not _mp_helper(c)] == []
     left = [f"{run.sample}: {c}" for run in graded for c in run.children_left]
     if left and BUGS[backend]:
         pytest.xfail(f"{BUGS[backend]}: {len(left)} left, e.g. {left[:3]}")
@@ -546,3 +548,10 @@ def test_samples_match_their_generator() -> None:
     check = [sys.executable, str(HOSTILE / "make_hostile.py"), "--check"]
     done = subprocess.run(check, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def _mp_helper(proc: psutil.Process) -> bool:
+    try:
+        return "multiprocessing" in " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
