@@ -42,8 +42,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import make_anchor_assignment as anchor  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "batch.jsonl"
-VARIANTS = ("correct", "partial_gd_only", "untouched_template", "syntax_error",
-            "forbidden_torch", "invalid_json")
+VARIANTS = (
+    "correct",
+    "partial_gd_only",
+    "untouched_template",
+    "syntax_error",
+    "forbidden_torch",
+    "invalid_json",
+)
 BASELINE = {  # /work/shared/anchor-bench/BASELINE.md, measured earlier on this machine
     "nbgrader autograde (20 students, one process)": 1.99,
     "otter run x20 via xargs -P 2": 4.13,
@@ -119,16 +125,33 @@ def timed(cmd: list[str], *, env: dict[str, str] | None = None) -> dict[str, Any
     cpu = None
     if cpu_after is not None and cpu_before is not None:
         cpu = round(cpu_after - cpu_before, 3)
-    return {"wall_s": round(wall, 3), "cpu_s": cpu, "parent_peak_mb": round(parent_mb, 1),
-            "tree_peak_mb": round(tree_mb, 1), "load_before": round(load, 2),
-            "load_after": round(os.getloadavg()[0], 2)}
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": cpu,
+        "parent_peak_mb": round(parent_mb, 1),
+        "tree_peak_mb": round(tree_mb, 1),
+        "load_before": round(load, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
 
 
-def grade_batch(assignment: Path, submissions: Path, out: Path, backend: str, jobs: int,
-                *extra: str) -> list[str]:
+def grade_batch(
+    assignment: Path, submissions: Path, out: Path, backend: str, jobs: int, *extra: str
+) -> list[str]:
     grade = shutil.which("grade") or "grade"
-    return [grade, "batch", str(assignment), str(submissions), "--out", str(out),
-            "--backend", backend, "-j", str(jobs), *extra]
+    return [
+        grade,
+        "batch",
+        str(assignment),
+        str(submissions),
+        "--out",
+        str(out),
+        "--backend",
+        backend,
+        "-j",
+        str(jobs),
+        *extra,
+    ]
 
 
 def per_submission(m: dict[str, Any], n: int) -> dict[str, Any]:
@@ -152,8 +175,11 @@ def record(results: Path, entry: dict[str, Any]) -> None:
 def variants() -> list[Path]:
     samples = ROOT / "student_submissions" / "gd_backprop"
     found = [ROOT / "reference_solutions" / "gd_backprop.ipynb"]
-    found += [samples / v / "submission.ipynb" for v in VARIANTS
-              if (samples / v / "submission.ipynb").is_file()]
+    found += [
+        samples / v / "submission.ipynb"
+        for v in VARIANTS
+        if (samples / v / "submission.ipynb").is_file()
+    ]
     return found
 
 
@@ -176,12 +202,30 @@ def bench_class(args: argparse.Namespace) -> None:
         shutil.rmtree(out, ignore_errors=True)
         cmd = grade_batch(assignment, submissions, out, args.backend, args.jobs)
         cold = timed(cmd)
-        record(args.results, {"bench": "class_cold", "assignment": "gd_backprop", "n": n,
-                              "backend": args.backend, "jobs": args.jobs, **cold,
-                              **per_submission(cold, n)})
+        record(
+            args.results,
+            {
+                "bench": "class_cold",
+                "assignment": "gd_backprop",
+                "n": n,
+                "backend": args.backend,
+                "jobs": args.jobs,
+                **cold,
+                **per_submission(cold, n),
+            },
+        )
         cached = timed(cmd)
-        record(args.results, {"bench": "class_cached", "assignment": "gd_backprop", "n": n,
-                              "backend": args.backend, "jobs": args.jobs, **cached})
+        record(
+            args.results,
+            {
+                "bench": "class_cached",
+                "assignment": "gd_backprop",
+                "n": n,
+                "backend": args.backend,
+                "jobs": args.jobs,
+                **cached,
+            },
+        )
 
 
 # ---------------------------------------------------------------- anchor bench
@@ -198,15 +242,27 @@ def bench_anchor(args: argparse.Namespace) -> None:
         rows = json.loads((out / "gradebook.json").read_text())["students"]
         got = {row["student"]: row["total"] for row in rows}
         wrong = {s: (got.get(s), e) for s, e in expected.items() if got.get(s) != e}
-        record(args.results, {"bench": "anchor20", "backend": args.backend, "jobs": args.jobs,
-                              "round": r, **m, **per_submission(m, 20), "scores_wrong": wrong})
+        record(
+            args.results,
+            {
+                "bench": "anchor20",
+                "backend": args.backend,
+                "jobs": args.jobs,
+                "round": r,
+                **m,
+                **per_submission(m, 20),
+                "scores_wrong": wrong,
+            },
+        )
         walls.append(m["wall_s"] / 20)
     ours = statistics.median(walls)
     print(f"\nanchor bench, 20 submissions, s/submission (median of {args.rounds}):")
     print(f"  grade batch --backend {args.backend} -j {args.jobs} (measured now)   {ours:6.2f}")
     for label, value in BASELINE.items():
-        print(f"  {label:52s} {value:6.2f}  (baseline measured earlier on this machine)"
-              f"  → {value / ours:4.1f}x")
+        print(
+            f"  {label:52s} {value:6.2f}  (baseline measured earlier on this machine)"
+            f"  → {value / ours:4.1f}x"
+        )
 
 
 # ---------------------------------------------------------------- nbclient floor
@@ -228,21 +284,34 @@ def bench_floor(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp) / "data").symlink_to(data)
             nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": tmp}}).execute()
+            NotebookClient(
+                nb,
+                timeout=600,
+                kernel_name="python3",
+                allow_errors=True,
+                resources={"metadata": {"path": tmp}},
+            ).execute()
     plain = (time.perf_counter() - start) / args.count
     ours = timed(grade_batch(assignment, submissions, work / "out", args.backend, 1))
     per = ours["wall_s"] / args.count
-    record(args.results, {"bench": "floor_overhead", "n": args.count, "backend": args.backend,
-                          "plain_nbclient_s": round(plain, 3), "grade_batch_j1_s": round(per, 3),
-                          "overhead_s": round(per - plain, 3), **ours})
+    record(
+        args.results,
+        {
+            "bench": "floor_overhead",
+            "n": args.count,
+            "backend": args.backend,
+            "plain_nbclient_s": round(plain, 3),
+            "grade_batch_j1_s": round(per, 3),
+            "overhead_s": round(per - plain, 3),
+            **ours,
+        },
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bench", choices=["class", "anchor", "floor"])
-    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
-                        default=[50, 200])
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[50, 200])
     parser.add_argument("--backend", default="local", choices=["local", "docker"])
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)

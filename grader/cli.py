@@ -21,7 +21,8 @@ from grader.validate import Check, validate_assignment
 
 app = typer.Typer(
     help="Grade deep-learning homework notebooks: hidden tests on the host, code in a sandbox.",
-    no_args_is_help=True, pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")
@@ -35,8 +36,10 @@ BackendOpt = Annotated[Backend, typer.Option(help="Where the notebook runs.")]
 @app.command()
 def check(
     notebook: Annotated[Path, typer.Argument(help="Notebook (.ipynb), folder or zip.")],
-    assignment: Annotated[str | None, typer.Option("--assignment", "-a",
-                          help="Assignment id; default: from the notebook.")] = None,
+    assignment: Annotated[
+        str | None,
+        typer.Option("--assignment", "-a", help="Assignment id; default: from the notebook."),
+    ] = None,
     hidden: Annotated[bool, typer.Option(help="Also run hidden tests (instructors).")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     backend: BackendOpt = Backend.LOCAL,
@@ -46,8 +49,10 @@ def check(
         course = course_root(notebook.resolve().parent)
         spec = assignment_for(notebook, given=assignment, course=course)
         if hidden and not spec.path(spec.tests.hidden).is_dir():
-            raise GraderError("this copy of the assignment has no hidden tests",
-                              hint="hidden tests exist only in the instructors' copy")
+            raise GraderError(
+                "this copy of the assignment has no hidden tests",
+                hint="hidden tests exist only in the instructors' copy",
+            )
         options = Options(sandbox=make_sandbox(backend), hidden=hidden)
         result = grade_submission(spec, notebook, options=options)
     except GraderError as exc:

@@ -62,8 +62,9 @@ def _grader_setup(seed, seeded, forbidden):
 """
 
 
-_INSTALL = re.compile(r"^(?P<indent>[ \t]*)[!%]\s*(?:pip3?|conda|mamba|apt(?:-get)?|uv)\b.*$",
-                      re.MULTILINE)
+_INSTALL = re.compile(
+    r"^(?P<indent>[ \t]*)[!%]\s*(?:pip3?|conda|mamba|apt(?:-get)?|uv)\b.*$", re.MULTILINE
+)
 
 
 def skip_installs(source: str) -> str:
@@ -99,8 +100,9 @@ class _CappedClient(NotebookClient):
         as when IPython itself runs out of memory formatting the traceback)."""
         self.on_cell_error = self._remember_error
 
-    def _remember_error(self, cell: NotebookNode, cell_index: int,
-                        execute_reply: dict[str, Any]) -> None:
+    def _remember_error(
+        self, cell: NotebookNode, cell_index: int, execute_reply: dict[str, Any]
+    ) -> None:
         self.failed[cell_index] = dict(execute_reply.get("content") or {})
 
     def output(
@@ -113,8 +115,9 @@ class _CappedClient(NotebookClient):
             return super().output(outs, _trimmed_error(msg), display_id, cell_index)
         if not self._cut:
             self._cut = True
-            note = nbformat.v4.new_output("stream", name="stderr",
-                                          text="[grader: output limit reached, rest dropped]\n")
+            note = nbformat.v4.new_output(
+                "stream", name="stderr", text="[grader: output limit reached, rest dropped]\n"
+            )
             outs.append(note)
         return None
 
@@ -128,8 +131,11 @@ def _size(msg: dict[str, Any]) -> int:
 
 def _trimmed_error(msg: dict[str, Any]) -> dict[str, Any]:
     content = msg.get("content", {})
-    short = {"ename": str(content.get("ename", ""))[:200],
-             "evalue": str(content.get("evalue", ""))[:500], "traceback": []}
+    short = {
+        "ename": str(content.get("ename", ""))[:200],
+        "evalue": str(content.get("evalue", ""))[:500],
+        "traceback": [],
+    }
     return {**msg, "content": short}
 
 
@@ -151,8 +157,13 @@ def run_notebook(
     limits = request.limits
     with sandbox.kernel(request) as km:
         client = _CappedClient(
-            nb, km=km, timeout=limits.cell_timeout, allow_errors=True, startup_timeout=60,
-            max_output_bytes=limits.max_output_kb * 1024, kernel_name="python3",
+            nb,
+            km=km,
+            timeout=limits.cell_timeout,
+            allow_errors=True,
+            startup_timeout=60,
+            max_output_bytes=limits.max_output_kb * 1024,
+            kernel_name="python3",
             resources={"metadata": {"path": str(request.workdir)}},
         )
         _start(client, sandbox.name)
@@ -162,8 +173,9 @@ def run_notebook(
             yield stopped or _run_cells(client, km, limits.total_timeout, on_cell, started)
 
 
-def _run_setup(client: NotebookClient, code: str, km: AsyncKernelManager,
-               started: float) -> Execution | None:
+def _run_setup(
+    client: NotebookClient, code: str, km: AsyncKernelManager, started: float
+) -> Execution | None:
     """Run the grader's setup code as a cell of its own, appended only while it runs.
 
     nbclient stores an executed cell back at ``nb.cells[index]``; an index outside the notebook
@@ -175,14 +187,31 @@ def _run_setup(client: NotebookClient, code: str, km: AsyncKernelManager,
     try:
         client.execute_cell(cells[-1], len(cells) - 1, store_history=False)
     except CellTimeoutError:
-        return _stopped(Status.TIMEOUT, f"importing the libraries the notebook uses (to seed "
-                        f"them) ran past the time limit of {client.timeout} s", km, [], started)
+        return _stopped(
+            Status.TIMEOUT,
+            f"importing the libraries the notebook uses (to seed "
+            f"them) ran past the time limit of {client.timeout} s",
+            km,
+            [],
+            started,
+        )
     except DeadKernelError:
-        return _stopped(Status.CRASHED, "the kernel died while importing the libraries the "
-                        "notebook uses", km, [], started)
+        return _stopped(
+            Status.CRASHED,
+            "the kernel died while importing the libraries the notebook uses",
+            km,
+            [],
+            started,
+        )
     except Exception as exc:  # the kernel broke the protocol (see _broken)
-        return _stopped(Status.CRASHED, f"the kernel broke its connection to the grader while "
-                        f"it was set up ({type(exc).__name__})", km, [], started)
+        return _stopped(
+            Status.CRASHED,
+            f"the kernel broke its connection to the grader while "
+            f"it was set up ({type(exc).__name__})",
+            km,
+            [],
+            started,
+        )
     finally:
         cells.pop()
     return None
@@ -202,8 +231,11 @@ def _start(client: NotebookClient, backend: str) -> None:
 
 
 def _run_cells(
-    client: _CappedClient, km: AsyncKernelManager, total: float,
-    on_cell: CellHook | None, started: float,
+    client: _CappedClient,
+    km: AsyncKernelManager,
+    total: float,
+    on_cell: CellHook | None,
+    started: float,
 ) -> Execution:
     cells = client.nb.cells
     errors: list[CellError] = []
@@ -237,27 +269,36 @@ def _blocked(errors: list[CellError]) -> bool:
     return any(e.ename == "ForbiddenImportError" for e in errors)
 
 
-def _died(index: int, cell: NotebookNode, km: AsyncKernelManager,
-          errors: list[CellError], started: float) -> Execution:
+def _died(
+    index: int, cell: NotebookNode, km: AsyncKernelManager, errors: list[CellError], started: float
+) -> Execution:
     reason = getattr(km, "exit_reason", lambda: None)()
     if reason == "out_of_memory":
         msg = _cell_msg(index, cell, "used more memory than allowed and was stopped")
         return _stopped(Status.OUT_OF_MEMORY, msg, km, errors, started)
-    msg = _cell_msg(index, cell, "made the kernel die (os._exit, a crash in native code, "
-                                 "or memory)")
+    msg = _cell_msg(
+        index, cell, "made the kernel die (os._exit, a crash in native code, or memory)"
+    )
     return _stopped(Status.CRASHED, msg, km, errors, started)
 
 
-def _broken(index: int, cell: NotebookNode, exc: Exception, km: AsyncKernelManager,
-            errors: list[CellError], started: float) -> Execution:
+def _broken(
+    index: int,
+    cell: NotebookNode,
+    exc: Exception,
+    km: AsyncKernelManager,
+    errors: list[CellError],
+    started: float,
+) -> Execution:
     """The kernel broke the Jupyter protocol (nbclient raised): the kernel is unusable."""
     detail = f"{type(exc).__name__}: {str(exc)[:200]}"
     msg = _cell_msg(index, cell, f"broke the kernel's connection to the grader ({detail})")
     return _stopped(Status.CRASHED, msg, km, errors, started)
 
 
-def _stopped(status: Status, message: str, km: AsyncKernelManager,
-             errors: list[CellError], started: float) -> Execution:
+def _stopped(
+    status: Status, message: str, km: AsyncKernelManager, errors: list[CellError], started: float
+) -> Execution:
     return Execution(status, message, km, errors, time.monotonic() - started)
 
 
@@ -274,14 +315,19 @@ def _head(source: str, lines: int = 2) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _errors_of(cell: NotebookNode, index: int, reply: dict[str, Any] | None = None
-               ) -> list[CellError]:
+def _errors_of(
+    cell: NotebookNode, index: int, reply: dict[str, Any] | None = None
+) -> list[CellError]:
     """The cell's error outputs; else the error its execute_reply names, if it has one."""
     shown = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     if not shown and reply is not None:
         shown = [{"ename": reply.get("ename") or "Error", "evalue": reply.get("evalue", "")}]
     return [
-        CellError(index=index, ename=str(o.get("ename", ""))[:200],
-                  evalue=str(o.get("evalue", ""))[:500], source_head=_head(cell.source, 3))
+        CellError(
+            index=index,
+            ename=str(o.get("ename", ""))[:200],
+            evalue=str(o.get("evalue", ""))[:500],
+            source_head=_head(cell.source, 3),
+        )
         for o in shown
     ]

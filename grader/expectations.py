@@ -54,7 +54,7 @@ class Expectation(BaseModel):
     backends: dict[Backend, BackendOverride] = Field(
         default_factory=dict,
         description="What differs under one sandbox backend, e.g. [backends.docker] "
-        "status = \"out_of_memory\" where rlimits give a MemoryError instead.",
+        'status = "out_of_memory" where rlimits give a MemoryError instead.',
     )
 
     def for_backend(self, backend: str) -> Expectation:
@@ -92,11 +92,13 @@ def mismatches(result: GradeResult, expected: Expectation) -> list[str]:
     """Human-readable differences between a result and what was declared; empty = as expected."""
     out = []
     if result.status != expected.status:
-        out.append(f"status {result.status.value} (expected {expected.status.value}): "
-                   f"{result.message}")
+        out.append(
+            f"status {result.status.value} (expected {expected.status.value}): {result.message}"
+        )
     if not expected.min_points - 1e-6 <= result.points <= expected.max_points + 1e-6:
-        out.append(f"{result.points:g} points (expected {expected.min_points:g}"
-                   f"–{expected.max_points:g})")
+        out.append(
+            f"{result.points:g} points (expected {expected.min_points:g}–{expected.max_points:g})"
+        )
     by_id = {c.id: c for c in result.components}
     for comp_id, bounds in expected.components.items():
         got = by_id[comp_id].points if comp_id in by_id else None

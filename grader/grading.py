@@ -54,10 +54,16 @@ class _Base:
 
     def refused(self, status: Status, message: str, started: float, sha: str = "") -> GradeResult:
         return GradeResult(
-            assignment=self.spec.id, assignment_version=self.spec.version,
-            submission=str(self.path), notebook_sha256=sha, status=status, message=message,
-            max_points=self.spec.max_points, hidden_included=self.options.hidden,
-            timings=Timings(total_s=time.monotonic() - started), versions=versions(),
+            assignment=self.spec.id,
+            assignment_version=self.spec.version,
+            submission=str(self.path),
+            notebook_sha256=sha,
+            status=status,
+            message=message,
+            max_points=self.spec.max_points,
+            hidden_included=self.options.hidden,
+            timings=Timings(total_s=time.monotonic() - started),
+            versions=versions(),
         )
 
     def graded(self, sub: Submission, scratch: Path, started: float) -> GradeResult:
@@ -70,18 +76,26 @@ class _Base:
         request = self._request(workdir.prepare(sub, scratch, notebook_name=self.spec.notebook))
         setup = preamble(self.spec.seed, set(facts.imports), self.spec.names.forbidden_imports)
         try:
-            with run_notebook(sub.nb, sandbox=self.options.sandbox, request=request,
-                              setup_code=setup, on_cell=self.options.on_cell) as ex:
+            with run_notebook(
+                sub.nb,
+                sandbox=self.options.sandbox,
+                request=request,
+                setup_code=setup,
+                on_cell=self.options.on_cell,
+            ) as ex:
                 tests_started = time.monotonic()
-                plugin, unreachable = self._tests(
-                    ex, {a.id: a.text for a in answers if a.answered})
+                plugin, unreachable = self._tests(ex, {a.id: a.text for a in answers if a.answered})
         except SandboxError as exc:
             return self.refused(Status.GRADER_ERROR, str(exc), started, sub.sha256)
         tests = [scoring.test_result(r) for r in plugin.tests.values()]
         answer_results = scoring.answer_results(self.spec, answers)
         comps = scoring.components(self.spec, tests, answer_results)
-        status, message = _verdict(ex, static.missing(facts, self.spec.names),
-                                   static.user_names(facts), facts.syntax_errors)
+        status, message = _verdict(
+            ex,
+            static.missing(facts, self.spec.names),
+            static.user_names(facts),
+            facts.syntax_errors,
+        )
         if status is Status.FORBIDDEN_IMPORT:  # same rule as the static check: no points
             comps = [c.model_copy(update={"points": 0.0}) for c in comps]
         earned = round(sum(c.points for c in comps), 4)
@@ -90,17 +104,29 @@ class _Base:
             status, message = Status.CRASHED, unreachable
         now = time.monotonic()
         return GradeResult(
-            assignment=self.spec.id, assignment_version=self.spec.version,
-            submission=str(self.path), notebook_sha256=sub.sha256, status=status,
-            message=message, points=round(max(0.0, earned - penalty), 4),
-            max_points=sum(c.max_points for c in comps), late_penalty=penalty,
-            components=comps, tests=tests, answers=answer_results, cell_errors=ex.cell_errors,
+            assignment=self.spec.id,
+            assignment_version=self.spec.version,
+            submission=str(self.path),
+            notebook_sha256=sub.sha256,
+            status=status,
+            message=message,
+            points=round(max(0.0, earned - penalty), 4),
+            max_points=sum(c.max_points for c in comps),
+            late_penalty=penalty,
+            components=comps,
+            tests=tests,
+            answers=answer_results,
+            cell_errors=ex.cell_errors,
             artifacts=_artifacts(self.options.artifacts),
             hidden_included=self.options.hidden,
             hidden_not_run=len(plugin.pending),
             hidden_points_pending=scoring.points_by_component(plugin.pending),
-            timings=Timings(intake_s=intake_s, execute_s=ex.seconds, tests_s=now - tests_started,
-                            total_s=now - started),
+            timings=Timings(
+                intake_s=intake_s,
+                execute_s=ex.seconds,
+                tests_s=now - tests_started,
+                total_s=now - started,
+            ),
             versions=versions(),
         )
 
@@ -108,23 +134,34 @@ class _Base:
         public = self.spec.path(self.spec.data.public)
         mounts = (Mount(public, "data"),) if public.is_dir() else ()
         gpus = self.options.gpus if self.spec.resources.gpu != "none" else ()
-        return KernelRequest(workdir=work, limits=self.spec.resources, mounts=mounts, gpus=gpus,
-                             label=self.path.stem[:60])
+        return KernelRequest(
+            workdir=work,
+            limits=self.spec.resources,
+            mounts=mounts,
+            gpus=gpus,
+            label=self.path.stem[:60],
+        )
 
     def _tests(self, ex: Execution, answers: dict[str, str]) -> tuple[GraderPlugin, str]:
         """Run the tests; also say why the kernel could not be reached, if it could not."""
         bridge, unreachable = None, ""
         if ex.usable:
-            bridge = Bridge(ex.km, aliases=self.spec.names.aliases,
-                            timeout=self.spec.resources.cell_timeout)
+            bridge = Bridge(
+                ex.km, aliases=self.spec.names.aliases, timeout=self.spec.resources.cell_timeout
+            )
             try:
                 bridge.start()
             except (BridgeError, RuntimeError, TimeoutError) as exc:
                 bridge.close()
                 bridge, unreachable = None, _unreachable_msg(exc)
         try:
-            plugin = run_tests(self.spec, bridge=bridge, hidden=self.options.hidden,
-                               answers=answers, artifacts=self.options.artifacts)
+            plugin = run_tests(
+                self.spec,
+                bridge=bridge,
+                hidden=self.options.hidden,
+                answers=answers,
+                artifacts=self.options.artifacts,
+            )
         finally:
             if bridge is not None:
                 bridge.close()
@@ -139,14 +176,18 @@ def _artifacts(folder: Path | None) -> list[str]:
 
 def _unreachable_msg(exc: Exception) -> str:
     detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-    return ("the notebook ran, but then its kernel stopped answering the grader, so nothing "
-            f"could be tested ({detail}); did it close, block or break the kernel's channels?")
+    return (
+        "the notebook ran, but then its kernel stopped answering the grader, so nothing "
+        f"could be tested ({detail}); did it close, block or break the kernel's channels?"
+    )
 
 
 def _banned_msg(banned: dict[str, int]) -> str:
     parts = ", ".join(f"'{m}' (cell {cell + 1})" for m, cell in sorted(banned.items()))
-    return (f"the notebook imports {parts}, which this assignment forbids; "
-            "remove those imports and solve it with the allowed libraries")
+    return (
+        f"the notebook imports {parts}, which this assignment forbids; "
+        "remove those imports and solve it with the allowed libraries"
+    )
 
 
 def _verdict(
@@ -161,12 +202,14 @@ def _verdict(
         where = "; ".join(f"cell {i + 1}, {msg}" for i, msg in sorted(syntax.items()))
         return Status.GRADED, (
             f"graded; a syntax error ({where}) left {', '.join(missing)} undefined: "
-            "fix it and run the notebook from the top")
+            "fix it and run the notebook from the top"
+        )
     if missing:
         shown = ", ".join(defined[:30]) or "nothing"
         return Status.MISSING_NAMES, (
             f"the notebook does not define {', '.join(missing)} (it defines: {shown}); "
-            "check the names against the template")
+            "check the names against the template"
+        )
     if ex.cell_errors:
         return Status.GRADED, f"graded; {len(ex.cell_errors)} cell(s) raised errors (see below)"
     return Status.GRADED, "graded"
@@ -176,5 +219,9 @@ def versions() -> dict[str, str]:
     import nbclient
     import numpy
 
-    return {"grader": __version__, "python": platform.python_version(),
-            "nbclient": nbclient.__version__, "numpy": numpy.__version__}
+    return {
+        "grader": __version__,
+        "python": platform.python_version(),
+        "nbclient": nbclient.__version__,
+        "numpy": numpy.__version__,
+    }

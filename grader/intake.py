@@ -36,8 +36,9 @@ class Submission:
 def find_notebook(given: Path, *, preferred: str, scratch: Path) -> tuple[Path, Path | None]:
     """(notebook, folder) for a file, folder or zip; zips are extracted into ``scratch``."""
     if not given.exists():
-        raise SubmissionError(f"{given} does not exist", status=Status.NOT_FOUND,
-                              hint="check the path")
+        raise SubmissionError(
+            f"{given} does not exist", status=Status.NOT_FOUND, hint="check the path"
+        )
     if given.is_dir():
         return _pick(given, preferred), given
     if zipfile.is_zipfile(given):
@@ -48,19 +49,24 @@ def find_notebook(given: Path, *, preferred: str, scratch: Path) -> tuple[Path, 
 
 def _pick(folder: Path, preferred: str) -> Path:
     found = sorted(
-        p for p in folder.rglob("*.ipynb")
+        p
+        for p in folder.rglob("*.ipynb")
         if ".ipynb_checkpoints" not in p.parts and "__MACOSX" not in p.parts
     )
     named = [p for p in found if p.name == preferred]
     if len(named) == 1 or len(found) == 1:
         return (named or found)[0]
     if not found:
-        raise SubmissionError(f"no .ipynb file in {folder}", status=Status.NOT_FOUND,
-                              hint=f"submit your notebook as {preferred}")
+        raise SubmissionError(
+            f"no .ipynb file in {folder}",
+            status=Status.NOT_FOUND,
+            hint=f"submit your notebook as {preferred}",
+        )
     listing = ", ".join(p.name for p in found[:10])
     raise SubmissionError(
         f"{len(found)} notebooks in {folder} ({listing}); cannot tell which one to grade",
-        status=Status.INVALID_NOTEBOOK, hint=f"leave only one, or name it {preferred}",
+        status=Status.INVALID_NOTEBOOK,
+        hint=f"leave only one, or name it {preferred}",
     )
 
 
@@ -76,8 +82,10 @@ def _extract(archive: Path, scratch: Path) -> Path:
                 continue
             total += info.file_size
             if total > MAX_ZIP_BYTES:
-                raise SubmissionError(f"{archive.name} unpacks to more than "
-                                      f"{MAX_ZIP_BYTES >> 20} MiB", status=Status.INVALID_NOTEBOOK)
+                raise SubmissionError(
+                    f"{archive.name} unpacks to more than {MAX_ZIP_BYTES >> 20} MiB",
+                    status=Status.INVALID_NOTEBOOK,
+                )
             zf.extract(info, target)
     return target
 
@@ -86,29 +94,36 @@ def read_notebook(path: Path) -> tuple[NotebookNode, str]:
     """Parse and validate a notebook; returns it with the SHA-256 of its bytes."""
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
-        raise _invalid(f"{path.name} is {size >> 20} MiB (limit {MAX_NOTEBOOK_BYTES >> 20} MiB)",
-                       "clear the outputs (Edit → Clear all outputs) and save again")
+        raise _invalid(
+            f"{path.name} is {size >> 20} MiB (limit {MAX_NOTEBOOK_BYTES >> 20} MiB)",
+            "clear the outputs (Edit → Clear all outputs) and save again",
+        )
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise _invalid(f"{path.name} is not valid JSON ({exc})",
-                       "the file is damaged; download it again from Jupyter/Colab "
-                       "(File → Download .ipynb)") from None
+        raise _invalid(
+            f"{path.name} is not valid JSON ({exc})",
+            "the file is damaged; download it again from Jupyter/Colab (File → Download .ipynb)",
+        ) from None
     return _as_v4(data, path.name), digest
 
 
 def _as_v4(data: object, name: str) -> NotebookNode:
     major = data.get("nbformat") if isinstance(data, dict) else None
     if major != 4:
-        raise _invalid(f"{name} has nbformat version {major!r}, expected 4",
-                       "open it in a current Jupyter or Colab and save it again")
+        raise _invalid(
+            f"{name} has nbformat version {major!r}, expected 4",
+            "open it in a current Jupyter or Colab and save it again",
+        )
     try:
         nb: NotebookNode = rejoin_lines(nbformat.from_dict(data))
     except (AttributeError, KeyError, TypeError) as exc:  # cells that are not cells
-        raise _invalid(f"{name} is not a valid notebook ({type(exc).__name__}: {exc})",
-                       "open it in Jupyter or Colab and save it again") from None
+        raise _invalid(
+            f"{name} is not a valid notebook ({type(exc).__name__}: {exc})",
+            "open it in Jupyter or Colab and save it again",
+        ) from None
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError:
@@ -116,8 +131,10 @@ def _as_v4(data: object, name: str) -> NotebookNode:
         try:
             nbformat.validate(nb)
         except nbformat.ValidationError as exc:
-            raise _invalid(f"{name} is not a valid notebook: {exc.message}",
-                           "open it in Jupyter or Colab and save it again") from None
+            raise _invalid(
+                f"{name} is not a valid notebook: {exc.message}",
+                "open it in Jupyter or Colab and save it again",
+            ) from None
     if not any(c.cell_type == "code" and c.source.strip() for c in nb.cells):
         raise _invalid(f"{name} has no code", "is this the right notebook?")
     return nb

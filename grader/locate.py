@@ -26,7 +26,8 @@ def course_root(*starts: Path) -> Path:
                 return folder
     here = Path.cwd()
     raise AssignmentNotFound(
-        f"no assignments/ folder in {here} or above", known=[],
+        f"no assignments/ folder in {here} or above",
+        known=[],
         hint="run from the course folder, or set GRADER_COURSE=/path/to/course",
     )
 

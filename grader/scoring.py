@@ -24,8 +24,15 @@ def test_result(rec: Recorded) -> TestResult:
         if fraction < 1.0:
             outcome = Outcome.PARTIAL
     message = _message(rec, outcome)
-    return TestResult(id=rec.nodeid, component=rec.component, hidden=rec.hidden, outcome=outcome,
-                      points=earned, max_points=rec.points, message=message)
+    return TestResult(
+        id=rec.nodeid,
+        component=rec.component,
+        hidden=rec.hidden,
+        outcome=outcome,
+        points=earned,
+        max_points=rec.points,
+        message=message,
+    )
 
 
 def _message(rec: Recorded, outcome: Outcome) -> str:
@@ -46,11 +53,18 @@ def answer_results(spec: Assignment, answers: Iterable[Answer]) -> list[AnswerRe
         a = by_id[q.id]
         reviewed_by_people = q.kind == "text"
         points = q.points if (a.answered and reviewed_by_people) else 0.0
-        out.append(AnswerResult(
-            id=q.id, prompt=q.prompt, text=a.text, answered=a.answered, points=points,
-            max_points=q.points if reviewed_by_people else 0.0,
-            needs_review=a.answered and reviewed_by_people, message=a.reason,
-        ))
+        out.append(
+            AnswerResult(
+                id=q.id,
+                prompt=q.prompt,
+                text=a.text,
+                answered=a.answered,
+                points=points,
+                max_points=q.points if reviewed_by_people else 0.0,
+                needs_review=a.answered and reviewed_by_people,
+                message=a.reason,
+            )
+        )
     return out
 
 
@@ -64,8 +78,9 @@ def components(
         else:
             mine = [t for t in tests if t.component == c.id]
             got, top = sum(t.points for t in mine), sum(t.max_points for t in mine)
-        out.append(ComponentScore(id=c.id, title=c.title, points=round(got, 4),
-                                  max_points=round(top, 4)))
+        out.append(
+            ComponentScore(id=c.id, title=c.title, points=round(got, 4), max_points=round(top, 4))
+        )
     return out
 
 

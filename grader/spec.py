@@ -187,7 +187,8 @@ def _unique(field: str, ids: list[str]) -> None:
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
         raise _Inconsistent(
-            f"duplicate id {', '.join(repeated)} in {field}", field=field,
+            f"duplicate id {', '.join(repeated)} in {field}",
+            field=field,
             hint=f"give every entry of [[{field}]] its own id ({', '.join(repeated)} repeats)",
         )
 
@@ -208,7 +209,9 @@ def load_assignment(folder: Path) -> Assignment:
     if spec.id != folder.name:
         raise SpecError(
             f"id '{spec.id}' differs from the folder name '{folder.name}'",
-            file=file, field="id", hint=f"set id = \"{folder.name}\" or rename the folder",
+            file=file,
+            field="id",
+            hint=f'set id = "{folder.name}" or rename the folder',
         )
     return spec
 
@@ -222,8 +225,9 @@ def _spec_error(exc: ValidationError, file: Path) -> SpecError:
     field = ".".join(str(p) for p in loc)
     if first["type"] == "extra_forbidden":
         model, _ = _walk(loc[:-1])
-        known = ", ".join(n for n, f in (model.model_fields if model else {}).items()
-                          if not f.exclude)
+        known = ", ".join(
+            n for n, f in (model.model_fields if model else {}).items() if not f.exclude
+        )
         hint = f"remove it or fix its spelling; known fields here: {known}"
         return SpecError("unknown field", file=file, field=field, hint=hint)
     return SpecError(first["msg"], file=file, field=field, hint=_field_help(loc))

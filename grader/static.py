@@ -150,7 +150,8 @@ def forbidden(facts: CodeFacts, names: Names) -> dict[str, int]:
 def missing(facts: CodeFacts, names: Names) -> list[str]:
     """Required names defined neither under their own name nor under an accepted alias."""
     return [
-        name for name in names.required
+        name
+        for name in names.required
         if not ({name, *names.aliases.get(name, [])} & facts.defined)
     ]
 

@@ -27,7 +27,10 @@ class Check:
 
 
 def validate_assignment(
-    spec: Assignment, *, course: Path, options: Options,
+    spec: Assignment,
+    *,
+    course: Path,
+    options: Options,
     on_check: Callable[[Check], None] | None = None,
 ) -> list[Check]:
     out = []
@@ -60,14 +63,21 @@ def points_layout(spec: Assignment) -> Check:
             problems.append(f"{rec.nodeid}: unknown component '{rec.component}'")
     for comp in spec.components:
         if comp.kind == "tests" and abs(per[comp.id] - comp.points) > 1e-6:
-            problems.append(f"component '{comp.id}': tests add up to {per[comp.id]:g}, "
-                            f"spec says {comp.points:g}")
+            problems.append(
+                f"component '{comp.id}': tests add up to {per[comp.id]:g}, "
+                f"spec says {comp.points:g}"
+            )
     detail = "; ".join(problems) or f"{len(plugin.tests)} tests, {spec.max_points:g} points"
     return Check("tests and points are consistent", not problems, detail)
 
 
-def _graded_check(name: str, spec: Assignment, path: Path, options: Options,
-                  judge: Callable[[Assignment, GradeResult], str]) -> Check:
+def _graded_check(
+    name: str,
+    spec: Assignment,
+    path: Path,
+    options: Options,
+    judge: Callable[[Assignment, GradeResult], str],
+) -> Check:
     if not path.exists():
         return Check(name, False, f"{path} is missing")
     result = grade_submission(spec, path, options=options)
@@ -94,10 +104,12 @@ def _near_zero(spec: Assignment, r: GradeResult) -> str:
 def _sample(spec: Assignment, folder: Path, options: Options) -> Check:
     expected = load_expectation(folder)
     if expected.cell_timeout is not None:
-        limits = spec.resources.model_copy(update={
-            "cell_timeout": expected.cell_timeout,
-            "total_timeout": min(spec.resources.total_timeout, 3 * expected.cell_timeout),
-        })
+        limits = spec.resources.model_copy(
+            update={
+                "cell_timeout": expected.cell_timeout,
+                "total_timeout": min(spec.resources.total_timeout, 3 * expected.cell_timeout),
+            }
+        )
         spec = spec.model_copy(update={"resources": limits})
     result = grade_submission(spec, folder, options=options)
     problems = mismatches(result, expected)

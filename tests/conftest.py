@@ -39,8 +39,7 @@ def notebook_id(path: Path) -> str:
     return f"{path.parent.name}/{path.stem}"
 
 
-OUTCOMES = ("graded", "missing_names", "forbidden_import", "timeout", "crashed",
-            "invalid_notebook")
+OUTCOMES = ("graded", "missing_names", "forbidden_import", "timeout", "crashed", "invalid_notebook")
 """Folders named by the status their notebooks must get; ``hostile/`` is not one of them."""
 PARAMETRIZED = {
     "outcome_nb": OUTCOMES,
@@ -105,7 +104,8 @@ def make_nb(tmp_path: Path) -> NotebookMaker:
 
     def make(*sources: str, name: str = "tiny.ipynb", folder: Path | None = None) -> Path:
         cells = [
-            nbformat.v4.new_markdown_cell(s[3:].lstrip()) if s.startswith("md:")
+            nbformat.v4.new_markdown_cell(s[3:].lstrip())
+            if s.startswith("md:")
             else nbformat.v4.new_code_cell(s)
             for s in sources
         ]
@@ -117,8 +117,9 @@ def make_nb(tmp_path: Path) -> NotebookMaker:
     return make
 
 
-def grade_fixture_notebook(spec: Assignment, path: Path, sandbox: Sandbox,
-                           **options: object) -> GradeResult:
+def grade_fixture_notebook(
+    spec: Assignment, path: Path, sandbox: Sandbox, **options: object
+) -> GradeResult:
     """Grade a fixture notebook under the limits its metadata asks for."""
     limits = expectation(path).get("resources") or {}
     assert isinstance(limits, dict)

@@ -14,7 +14,8 @@ TEXT = "градиент указывает направление наиско�
 
 def md(*sources: str) -> NotebookNode:
     made: NotebookNode = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_markdown_cell(s) for s in sources])
+        cells=[nbformat.v4.new_markdown_cell(s) for s in sources]
+    )
     return made
 
 
@@ -43,14 +44,17 @@ def test_marker_variants(marker: str) -> None:
 
 
 def test_several_answers_in_one_cell() -> None:
-    found = extract(md(f"**Ответ q1:** {TEXT}\n\n**Ответ q2:** второй ответ\nна двух строках\n"
-                       "**Answer q3:** 42"))
+    found = extract(
+        md(
+            f"**Ответ q1:** {TEXT}\n\n**Ответ q2:** второй ответ\nна двух строках\n"
+            "**Answer q3:** 42"
+        )
+    )
     assert found == {"q1": TEXT, "q2": "второй ответ\nна двух строках", "q3": "42"}
 
 
 def test_later_answer_overrides_earlier() -> None:
-    found = extract(md("**Ответ q1:** черновик ответа", "не ответ",
-                       f"**Ответ q1:** {TEXT}"))
+    found = extract(md("**Ответ q1:** черновик ответа", "не ответ", f"**Ответ q1:** {TEXT}"))
     assert found == {"q1": TEXT}
 
 

@@ -81,17 +81,20 @@ def test_hidden_without_hidden_tests(
     assert "hidden" in result.output
 
 
-def _course_for_validate(root: Path, course: Path, notebooks: Path, *,
-                         with_reference: bool = True) -> Path:
+def _course_for_validate(
+    root: Path, course: Path, notebooks: Path, *, with_reference: bool = True
+) -> Path:
     shutil.copytree(course / "assignments", root / "assignments")
     if with_reference:
         (root / "reference_solutions").mkdir()
         shutil.copy(notebooks / "graded/full_marks.ipynb", root / "reference_solutions/tiny.ipynb")
     samples = {
         "broken": ("graded/broken_honest", 'status = "graded"\nmax_points = 0\n'),
-        "missing_counter": ("missing_names/no_counter",
-                            'status = "missing_names"\nmin_points = 2\nmax_points = 2\n'
-                            "[components]\nfuncs = { min = 2, max = 2 }\n"),
+        "missing_counter": (
+            "missing_names/no_counter",
+            'status = "missing_names"\nmin_points = 2\nmax_points = 2\n'
+            "[components]\nfuncs = { min = 2, max = 2 }\n",
+        ),
         "loops": ("timeout/infinite_loop_cell", 'status = "timeout"\ncell_timeout = 1\n'),
     }
     for name, (source, expected) in samples.items():
@@ -111,8 +114,14 @@ def test_validate(
     monkeypatch.chdir(root)
     result = run("validate", "tiny")
     assert result.exit_code == 0, result.output
-    for name in ("reference solution", "template", "sample 'broken'", "sample 'loops'",
-                 "sample 'missing_counter'", "tests and points"):
+    for name in (
+        "reference solution",
+        "template",
+        "sample 'broken'",
+        "sample 'loops'",
+        "sample 'missing_counter'",
+        "tests and points",
+    ):
         assert name in result.output
 
 
@@ -132,7 +141,11 @@ def test_cli_as_a_process(course: Path, notebooks: Path) -> None:
     path = notebooks / "invalid_notebook/nbformat3.ipynb"
     done = subprocess.run(
         [sys.executable, "-m", "grader.cli", "check", "-a", "tiny", "--json", str(path)],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 1, done.stderr
     assert GradeResult.model_validate_json(done.stdout).status == Status.INVALID_NOTEBOOK

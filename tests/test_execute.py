@@ -39,9 +39,14 @@ CELLS = [
 
 
 def notebook(cells: list[str]) -> NotebookNode:
-    made: NotebookNode = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell(c[3:]) if c.startswith("md:")
-        else nbformat.v4.new_code_cell(c) for c in cells])
+    made: NotebookNode = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(c[3:])
+            if c.startswith("md:")
+            else nbformat.v4.new_code_cell(c)
+            for c in cells
+        ]
+    )
     return made
 
 
@@ -58,10 +63,16 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
     nb = notebook(CELLS)
     hooked: list[tuple[int, int]] = []
     request = KernelRequest(workdir=tmp_path_factory.mktemp("execute"), limits=Resources())
-    with run_notebook(nb, sandbox=LocalSandbox(), request=request,
-                      setup_code=preamble(SEED, {"numpy"}, ["torch"]),
-                      on_cell=lambda i, n: hooked.append((i, n))) as ex, \
-            Bridge(ex.km, timeout=30) as bridge:
+    with (
+        run_notebook(
+            nb,
+            sandbox=LocalSandbox(),
+            request=request,
+            setup_code=preamble(SEED, {"numpy"}, ["torch"]),
+            on_cell=lambda i, n: hooked.append((i, n)),
+        ) as ex,
+        Bridge(ex.km, timeout=30) as bridge,
+    ):
         yield Ran(ex, nb, bridge, hooked)
 
 
@@ -72,8 +83,10 @@ def test_a_cell_that_raises_does_not_stop_the_run(ran: Ran) -> None:
 
 def test_cell_errors_are_recorded(ran: Ran) -> None:
     errors = [(e.index, e.ename, e.source_head.splitlines()[0]) for e in ran.ex.cell_errors]
-    assert errors == [(0, "KeyError", "raise KeyError('first')"),
-                      (6, "ForbiddenImportError", "exec('import torch.nn')")]
+    assert errors == [
+        (0, "KeyError", "raise KeyError('first')"),
+        (6, "ForbiddenImportError", "exec('import torch.nn')"),
+    ]
     assert "first" in ran.ex.cell_errors[0].evalue
 
 
@@ -103,7 +116,8 @@ def test_setup_code_does_not_replace_any_cell(ran: Ran) -> None:
 def test_installs_are_skipped(ran: Ran) -> None:
     assert ran.bridge.get("installed") == "skipped"
     assert skip_installs("  !pip install x\n%pip install -q y\nx = 1") == (
-        "  pass  # grader: install skipped\npass  # grader: install skipped\nx = 1")
+        "  pass  # grader: install skipped\npass  # grader: install skipped\nx = 1"
+    )
 
 
 def _status_kib(key: str) -> int:
@@ -124,15 +138,21 @@ def _reset_peak_rss() -> bool:
 
 def test_output_flood_is_capped(tmp_path: Path) -> None:
     flood_mib = 50
-    cells = [f"import sys\nfor _ in range({flood_mib}):\n    sys.stdout.write('x' * (1 << 20))",
-             "print('after')", "raise ValueError('after the flood')", "done = True"]
+    cells = [
+        f"import sys\nfor _ in range({flood_mib}):\n    sys.stdout.write('x' * (1 << 20))",
+        "print('after')",
+        "raise ValueError('after the flood')",
+        "done = True",
+    ]
     nb = notebook(cells)
     limits = Resources(max_output_kb=64)
     request = KernelRequest(workdir=tmp_path, limits=limits)
     measured = _reset_peak_rss()
     before = _status_kib("VmRSS")
-    with run_notebook(nb, sandbox=LocalSandbox(), request=request, setup_code="") as ex, \
-            Bridge(ex.km, timeout=30) as bridge:
+    with (
+        run_notebook(nb, sandbox=LocalSandbox(), request=request, setup_code="") as ex,
+        Bridge(ex.km, timeout=30) as bridge,
+    ):
         assert bridge.get("done") is True
     peak_mib = (_status_kib("VmHWM") - before) / 1024
     assert ex.status == Status.GRADED
@@ -146,8 +166,12 @@ def test_output_flood_is_capped(tmp_path: Path) -> None:
 def test_sandbox_is_closed_after_a_timeout(tmp_path: Path) -> None:
     fake = FakeSandbox()
     request = KernelRequest(workdir=tmp_path, limits=Resources(cell_timeout=1))
-    with run_notebook(notebook(["x = 1", "while True:\n    pass", "y = 2"]), sandbox=fake,
-                      request=request, setup_code="") as ex:
+    with run_notebook(
+        notebook(["x = 1", "while True:\n    pass", "y = 2"]),
+        sandbox=fake,
+        request=request,
+        setup_code="",
+    ) as ex:
         assert ex.status == Status.TIMEOUT and not ex.usable
         assert "cell 2" in ex.message
         assert fake.closed == 0
@@ -173,8 +197,9 @@ class Unstartable:
 def test_a_kernel_that_cannot_start_is_a_sandbox_error(tmp_path: Path) -> None:
     broken = Unstartable()
     request = KernelRequest(workdir=tmp_path, limits=Resources())
-    with pytest.raises(SandboxError) as info, run_notebook(
-        notebook(["x = 1"]), sandbox=broken, request=request, setup_code=""
+    with (
+        pytest.raises(SandboxError) as info,
+        run_notebook(notebook(["x = 1"]), sandbox=broken, request=request, setup_code=""),
     ):
         pass
     assert "unstartable" in info.value.message and info.value.hint

@@ -40,10 +40,14 @@ def test_outcome(
 def test_full_marks(graded: Graded) -> None:
     result = graded("graded/full_marks")
     assert [(c.id, c.points, c.max_points) for c in result.components] == [
-        ("funcs", 3.0, 3.0), ("answers", 1.0, 1.0)]
+        ("funcs", 3.0, 3.0),
+        ("answers", 1.0, 1.0),
+    ]
     assert {t.id.split("::")[-1]: t.outcome for t in result.tests} == {
-        "test_square_of_two": Outcome.PASSED, "test_square_array": Outcome.PASSED,
-        "test_counter": Outcome.PASSED}
+        "test_square_of_two": Outcome.PASSED,
+        "test_square_array": Outcome.PASSED,
+        "test_counter": Outcome.PASSED,
+    }
     assert [t.hidden for t in result.tests] == [False, False, True]
     assert result.answers[0].answered and result.answers[0].needs_review
     assert (result.hidden_included, result.hidden_not_run) == (True, 0)
@@ -60,7 +64,9 @@ def test_aliases_are_graded_like_the_names(graded: Graded) -> None:
 def test_later_cells_run_after_errors(graded: Graded) -> None:
     result = graded("graded/error_then_definitions")
     assert [(e.index, e.ename, e.source_head) for e in result.cell_errors] == [
-        (0, "NameError", "undefined_helper()"), (3, "ZeroDivisionError", "1 / 0")]
+        (0, "NameError", "undefined_helper()"),
+        (3, "ZeroDivisionError", "1 / 0"),
+    ]
     assert all(t.outcome == Outcome.PASSED for t in result.tests)  # defined after the errors
 
 
@@ -68,7 +74,7 @@ def test_hidden_failure_shows_only_the_hint(graded: Graded) -> None:
     result = graded("graded/broken_honest")
     hidden = [t for t in result.tests if t.hidden]
     assert [(t.outcome, t.message) for t in hidden] == [(Outcome.FAILED, HINT)]
-    secret = (Path(__file__).parent / "fixtures/assignments/tiny/data/hidden/secret.txt")
+    secret = Path(__file__).parent / "fixtures/assignments/tiny/data/hidden/secret.txt"
     assert secret.read_text().strip() not in hidden[0].message
     public = [t for t in result.tests if not t.hidden]
     assert all(t.outcome == Outcome.FAILED for t in public)
@@ -115,8 +121,9 @@ def test_missing_path(tiny: Assignment, tmp_path: Path, fake: FakeSandbox) -> No
 def test_check_without_hidden_counts_them(
     tiny: Assignment, notebooks: Path, fake: FakeSandbox
 ) -> None:
-    result = grade_submission(tiny, notebooks / "graded/full_marks.ipynb",
-                              options=Options(sandbox=fake, hidden=False))
+    result = grade_submission(
+        tiny, notebooks / "graded/full_marks.ipynb", options=Options(sandbox=fake, hidden=False)
+    )
     assert result.status == Status.GRADED
     assert (result.hidden_included, result.hidden_not_run) == (False, 1)
     assert result.hidden_points_pending == {"funcs": 1.0}
@@ -133,7 +140,8 @@ def test_kernel_request(tiny: Assignment, notebooks: Path, fake: FakeSandbox) ->
     assert request.limits == tiny.resources
     assert request.gpus == ()  # the assignment runs without GPUs whatever was granted
     assert [(m.host, m.target, m.read_only) for m in request.mounts] == [
-        (tiny.path("data/public"), "data", True)]
+        (tiny.path("data/public"), "data", True)
+    ]
     assert fake.closed == 1
     assert not request.workdir.exists()  # the scratch copy is gone
     assert hooked == [1, 2, 4]
@@ -142,10 +150,14 @@ def test_kernel_request(tiny: Assignment, notebooks: Path, fake: FakeSandbox) ->
 def test_gpus_are_passed_when_the_assignment_may_use_them(
     tiny: Assignment, notebooks: Path, fake: FakeSandbox
 ) -> None:
-    spec = tiny.model_copy(update={"resources": tiny.resources.model_copy(
-        update={"gpu": "optional"})})
-    grade_submission(spec, notebooks / "graded/broken_honest.ipynb",
-                     options=Options(sandbox=fake, gpus=("0", "1"), hidden=False))
+    spec = tiny.model_copy(
+        update={"resources": tiny.resources.model_copy(update={"gpu": "optional"})}
+    )
+    grade_submission(
+        spec,
+        notebooks / "graded/broken_honest.ipynb",
+        options=Options(sandbox=fake, gpus=("0", "1"), hidden=False),
+    )
     assert fake.requests[0].gpus == ("0", "1")
 
 
@@ -175,8 +187,11 @@ def test_broken_assignment_tests_raise(
     shutil.copytree(course / "assignments" / "tiny", broken)
     (broken / "tests/public/test_broken.py").write_text("def test_x(:\n    pass\n")
     with pytest.raises(GraderError):
-        grade_submission(load_assignment(broken), notebooks / "graded/full_marks.ipynb",
-                         options=Options(sandbox=fake, hidden=False))
+        grade_submission(
+            load_assignment(broken),
+            notebooks / "graded/full_marks.ipynb",
+            options=Options(sandbox=fake, hidden=False),
+        )
 
 
 def test_fixture_notebooks_are_what_the_script_builds(notebooks: Path, tmp_path: Path) -> None:
@@ -188,8 +203,11 @@ def test_fixture_notebooks_are_what_the_script_builds(notebooks: Path, tmp_path:
     template = notebooks.parent / "assignments" / "tiny" / "template.ipynb"
     built = module.build(tmp_path / "nbs", tmp_path / "template.ipynb")
     for path in built:
-        committed = template if path.name == "template.ipynb" and path.parent == tmp_path \
+        committed = (
+            template
+            if path.name == "template.ipynb" and path.parent == tmp_path
             else notebooks / path.relative_to(tmp_path / "nbs")
+        )
         assert committed.read_bytes() == path.read_bytes(), f"rerun {script.name}: {committed}"
     on_disk = {p.relative_to(notebooks) for p in notebooks.rglob("*.ipynb")}
     assert on_disk == {p.relative_to(tmp_path / "nbs") for p in built if p.parent != tmp_path}

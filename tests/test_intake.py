@@ -99,14 +99,16 @@ def test_zip(make_nb: MakeNb, tmp_path: Path) -> None:
     assert sub.sha256 == hashlib.sha256(nb).hexdigest()
 
 
-def test_zip_slip_absolute_and_symlink_entries_are_ignored(
-    make_nb: MakeNb, tmp_path: Path
-) -> None:
+def test_zip_slip_absolute_and_symlink_entries_are_ignored(make_nb: MakeNb, tmp_path: Path) -> None:
     nb = make_nb("x = 1", name="src.ipynb").read_bytes()
     archive = _zip(
         tmp_path / "evil.zip",
-        {"tiny.ipynb": nb, "../evil": b"escaped", "../../evil2": b"escaped",
-         "/abs_evil": b"absolute"},
+        {
+            "tiny.ipynb": nb,
+            "../evil": b"escaped",
+            "../../evil2": b"escaped",
+            "/abs_evil": b"absolute",
+        },
         symlinks={"passwd_link": "/etc/passwd", "up_link": "../../"},
     )
     sub = take(archive, tmp_path)
@@ -153,22 +155,46 @@ def test_schema_invalid_outputs_are_stripped_and_accepted(notebooks: Path) -> No
 
 
 def _v4(cells: list[dict[str, object]], minor: int = 4) -> bytes:
-    return json.dumps({"nbformat": 4, "nbformat_minor": minor, "metadata": {},
-                       "cells": cells}).encode()
+    return json.dumps(
+        {"nbformat": 4, "nbformat_minor": minor, "metadata": {}, "cells": cells}
+    ).encode()
 
 
 def test_sources_as_line_lists_are_joined(tmp_path: Path) -> None:
     path = tmp_path / "lines.ipynb"
-    path.write_bytes(_v4([{"cell_type": "code", "metadata": {}, "outputs": [],
-                           "execution_count": None, "source": ["x = 1\n", "y = 2"]}]))
+    path.write_bytes(
+        _v4(
+            [
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                    "source": ["x = 1\n", "y = 2"],
+                }
+            ]
+        )
+    )
     nb, _ = read_notebook(path)
     assert nb.cells[0].source == "x = 1\ny = 2"
 
 
 def test_cells_without_ids_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "no_ids.ipynb"
-    path.write_bytes(_v4([{"cell_type": "code", "metadata": {}, "outputs": [],
-                           "execution_count": None, "source": "x = 1"}], minor=5))
+    path.write_bytes(
+        _v4(
+            [
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                    "source": "x = 1",
+                }
+            ],
+            minor=5,
+        )
+    )
     with pytest.warns(Warning):  # nbformat warns that it adds the ids
         nb, _ = read_notebook(path)
     assert nb.cells[0].source == "x = 1"
@@ -176,7 +202,18 @@ def test_cells_without_ids_are_accepted(tmp_path: Path) -> None:
 
 def test_whitespace_only_code_is_no_code(tmp_path: Path) -> None:
     path = tmp_path / "blank.ipynb"
-    path.write_bytes(_v4([{"cell_type": "code", "metadata": {}, "outputs": [],
-                           "execution_count": None, "source": "  \n\t"}]))
+    path.write_bytes(
+        _v4(
+            [
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                    "source": "  \n\t",
+                }
+            ]
+        )
+    )
     exc = refused(path, tmp_path)
     assert exc.status == Status.INVALID_NOTEBOOK

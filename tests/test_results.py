@@ -22,13 +22,37 @@ from grader.results import (
 
 def sample() -> GradeResult:
     return GradeResult(
-        assignment="tiny", assignment_version="1", submission="hw/tiny.ipynb",
-        notebook_sha256="ab" * 32, status=Status.GRADED, message="graded", points=2.5,
-        max_points=4, components=[ComponentScore(id="funcs", title="F", points=2.5, max_points=3)],
-        tests=[TestResult(id="t::a", component="funcs", hidden=True, outcome=Outcome.PARTIAL,
-                          points=0.5, max_points=1, message="hint only")],
-        answers=[AnswerResult(id="q1", prompt="Why?", text="так", answered=True, points=1,
-                              max_points=1, needs_review=True)],
+        assignment="tiny",
+        assignment_version="1",
+        submission="hw/tiny.ipynb",
+        notebook_sha256="ab" * 32,
+        status=Status.GRADED,
+        message="graded",
+        points=2.5,
+        max_points=4,
+        components=[ComponentScore(id="funcs", title="F", points=2.5, max_points=3)],
+        tests=[
+            TestResult(
+                id="t::a",
+                component="funcs",
+                hidden=True,
+                outcome=Outcome.PARTIAL,
+                points=0.5,
+                max_points=1,
+                message="hint only",
+            )
+        ],
+        answers=[
+            AnswerResult(
+                id="q1",
+                prompt="Why?",
+                text="так",
+                answered=True,
+                points=1,
+                max_points=1,
+                needs_review=True,
+            )
+        ],
         cell_errors=[CellError(index=3, ename="ValueError", evalue="bad", source_head="f()")],
         hidden_included=True,
     )
@@ -83,8 +107,16 @@ def test_needs_review() -> None:
 def test_status_values_are_stable() -> None:
     """Stored results and reports key on these strings."""
     assert {s.value for s in Status} >= {
-        "graded", "timeout", "out_of_memory", "crashed", "invalid_notebook", "forbidden_import",
-        "missing_names", "not_found", "grader_error"}
+        "graded",
+        "timeout",
+        "out_of_memory",
+        "crashed",
+        "invalid_notebook",
+        "forbidden_import",
+        "missing_names",
+        "not_found",
+        "grader_error",
+    }
     assert {o.value for o in Outcome} == {"passed", "partial", "failed", "error", "skipped"}
 
 

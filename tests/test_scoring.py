@@ -21,22 +21,44 @@ MSK = timezone(timedelta(hours=3))
 DEADLINE = datetime(2026, 10, 1, 23, 59, tzinfo=MSK)
 
 
-def rec(outcome: str, *, hidden: bool = False, fraction: float | None = None,
-        hint: str = "check the sign", message: str = "assert 3 == 4") -> Recorded:
-    return Recorded("tests/x.py::test_a", 2.0, "funcs", hint, hidden, outcome, message,
-                    fraction, credit_note="half of the cases")
+def rec(
+    outcome: str,
+    *,
+    hidden: bool = False,
+    fraction: float | None = None,
+    hint: str = "check the sign",
+    message: str = "assert 3 == 4",
+) -> Recorded:
+    return Recorded(
+        "tests/x.py::test_a",
+        2.0,
+        "funcs",
+        hint,
+        hidden,
+        outcome,
+        message,
+        fraction,
+        credit_note="half of the cases",
+    )
 
 
 def test_passed_test_earns_its_points() -> None:
     result = scoring.test_result(rec("passed"))
     assert (result.outcome, result.points, result.max_points, result.message) == (
-        Outcome.PASSED, 2.0, 2.0, "")
+        Outcome.PASSED,
+        2.0,
+        2.0,
+        "",
+    )
 
 
 def test_partial_credit() -> None:
     result = scoring.test_result(rec("passed", fraction=0.25))
     assert (result.outcome, result.points, result.message) == (
-        Outcome.PARTIAL, 0.5, "half of the cases")
+        Outcome.PARTIAL,
+        0.5,
+        "half of the cases",
+    )
 
 
 def test_public_failure_shows_the_assertion_and_the_hint() -> None:
@@ -47,11 +69,13 @@ def test_public_failure_shows_the_assertion_and_the_hint() -> None:
 
 @pytest.mark.parametrize("outcome", ["failed", "error", "passed"])
 def test_hidden_failure_shows_only_the_hint(outcome: str) -> None:
-    result = scoring.test_result(rec(outcome, hidden=True, fraction=0.5,
-                                     message="assert 41.97 == 42.0 (hidden value)"))
+    result = scoring.test_result(
+        rec(outcome, hidden=True, fraction=0.5, message="assert 41.97 == 42.0 (hidden value)")
+    )
     assert result.message == "check the sign"
-    without_hint = scoring.test_result(rec(outcome, hidden=True, fraction=0.5, hint="",
-                                           message="assert 41.97 == 42.0"))
+    without_hint = scoring.test_result(
+        rec(outcome, hidden=True, fraction=0.5, hint="", message="assert 41.97 == 42.0")
+    )
     assert "41.97" not in without_hint.message and without_hint.message
 
 
@@ -66,18 +90,28 @@ def test_skipped_earns_nothing() -> None:
 
 def test_components_and_answers(tiny: Assignment) -> None:
     tests = [
-        TestResult(id="a", component="funcs", hidden=False, outcome=Outcome.PASSED, points=1,
-                   max_points=1),
-        TestResult(id="b", component="funcs", hidden=True, outcome=Outcome.PARTIAL, points=0.5,
-                   max_points=2),
-        TestResult(id="c", component="other", hidden=False, outcome=Outcome.PASSED, points=9,
-                   max_points=9),
+        TestResult(
+            id="a", component="funcs", hidden=False, outcome=Outcome.PASSED, points=1, max_points=1
+        ),
+        TestResult(
+            id="b",
+            component="funcs",
+            hidden=True,
+            outcome=Outcome.PARTIAL,
+            points=0.5,
+            max_points=2,
+        ),
+        TestResult(
+            id="c", component="other", hidden=False, outcome=Outcome.PASSED, points=9, max_points=9
+        ),
     ]
     answers = scoring.answer_results(tiny, [Answer("q1", "потому что так надо", True)])
     assert [(a.points, a.max_points, a.needs_review) for a in answers] == [(1.0, 1.0, True)]
     comps = scoring.components(tiny, tests, answers)
     assert [(c.id, c.points, c.max_points) for c in comps] == [
-        ("funcs", 1.5, 3.0), ("answers", 1.0, 1.0)]
+        ("funcs", 1.5, 3.0),
+        ("answers", 1.0, 1.0),
+    ]
 
 
 def test_unanswered_question_earns_nothing(tiny: Assignment) -> None:
@@ -86,8 +120,13 @@ def test_unanswered_question_earns_nothing(tiny: Assignment) -> None:
 
 
 def policy(**kw: object) -> LatePolicy:
-    base: dict[str, object] = {"deadline": DEADLINE, "grace_minutes": 30, "per": "day",
-                               "penalty": 0.1, "max_penalty": 0.3}
+    base: dict[str, object] = {
+        "deadline": DEADLINE,
+        "grace_minutes": 30,
+        "per": "day",
+        "penalty": 0.1,
+        "max_penalty": 0.3,
+    }
     return LatePolicy.model_validate({**base, **kw})
 
 
@@ -102,15 +141,20 @@ LATE = [
     pytest.param({}, timedelta(days=1, minutes=30), 0.1, id="exactly-one-day"),
     pytest.param({}, timedelta(days=1, minutes=30, seconds=1), 0.2, id="second-day-started"),
     pytest.param({}, timedelta(days=20), 0.3, id="capped"),
-    pytest.param({"per": "hour", "grace_minutes": 0, "penalty": 0.05, "max_penalty": 1.0},
-                 timedelta(hours=2, minutes=1), 0.15, id="per-hour"),
+    pytest.param(
+        {"per": "hour", "grace_minutes": 0, "penalty": 0.05, "max_penalty": 1.0},
+        timedelta(hours=2, minutes=1),
+        0.15,
+        id="per-hour",
+    ),
     pytest.param({"max_penalty": 1.0, "penalty": 0.5}, timedelta(days=5), 1.0, id="all-lost"),
 ]
 
 
 @pytest.mark.parametrize(("changes", "after", "fraction"), LATE)
-def test_late_fraction(changes: dict[str, object], after: timedelta | None,
-                       fraction: float) -> None:
+def test_late_fraction(
+    changes: dict[str, object], after: timedelta | None, fraction: float
+) -> None:
     submitted = None if after is None else DEADLINE + after
     assert scoring.late_fraction(policy(**changes), submitted) == pytest.approx(fraction)
 
@@ -145,8 +189,9 @@ def test_naive_submission_time_is_local_time() -> None:
 def test_late_penalty_never_exceeds_what_was_earned(
     tiny: Assignment, earned: float, fraction: float, penalty: float
 ) -> None:
-    spec = tiny.model_copy(update={"late": policy(penalty=fraction, max_penalty=1.0,
-                                                  grace_minutes=0)})
+    spec = tiny.model_copy(
+        update={"late": policy(penalty=fraction, max_penalty=1.0, grace_minutes=0)}
+    )
     late = DEADLINE + timedelta(hours=1)
     assert spec.max_points == 4
     assert scoring.late_penalty(spec, earned, late) == pytest.approx(penalty)

@@ -22,8 +22,9 @@ from grader.results import GradeResult, Outcome, Status
 from grader.sandbox.local import LocalSandbox
 from grader.spec import Assignment
 
-FAKE_RESULT_FILES = [Path("/tmp") / n for n in
-                     ("result.json", "results.json", "grade.json", ".pytest_cache")]
+FAKE_RESULT_FILES = [
+    Path("/tmp") / n for n in ("result.json", "results.json", "grade.json", ".pytest_cache")
+]
 MARKERS = ("PWNED_BY_REDUCE", "PWNED_BY_PICKLE")
 
 
@@ -42,14 +43,16 @@ def guard(monkeypatch: pytest.MonkeyPatch) -> Guard:
         def trap(*args: Any, **kwargs: Any) -> Any:
             seen.pickle_calls.append(name)
             raise AssertionError(f"{name} was called on the host")
+
         return trap
 
     for name in ("loads", "load", "Unpickler"):
         monkeypatch.setattr(pickle, name, refuse(f"pickle.{name}"))
     real_load = np.load
 
-    def checked_load(file: Any, mmap_mode: Any = None, allow_pickle: bool = False,
-                     *args: Any, **kwargs: Any) -> Any:
+    def checked_load(
+        file: Any, mmap_mode: Any = None, allow_pickle: bool = False, *args: Any, **kwargs: Any
+    ) -> Any:
         seen.np_load_allow_pickle.append(bool(allow_pickle))
         if allow_pickle:
             raise AssertionError("numpy.load(allow_pickle=True) on the host")
@@ -98,9 +101,14 @@ def test_honest_broken_notebook_gets_nothing(graded: Callable[[str], GradeResult
 
 
 def test_hostile_notebook_scores_like_the_honest_one(
-    hostile_nb: Path, tiny: Assignment, local: LocalSandbox, guard: Guard,
-    graded: Callable[[str], GradeResult], fake_results_cleanup: None,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    hostile_nb: Path,
+    tiny: Assignment,
+    local: LocalSandbox,
+    guard: Guard,
+    graded: Callable[[str], GradeResult],
+    fake_results_cleanup: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     honest = graded("graded/broken_honest")
     monkeypatch.chdir(tmp_path)  # whatever an unpickled payload would create lands here
@@ -123,7 +131,10 @@ def test_fake_results_were_really_written(
 ) -> None:
     """The fake-results attack above is not a no-op: its files do appear in /tmp."""
     missing = [p for p in FAKE_RESULT_FILES if not p.exists()]
-    result = grade_submission(tiny, notebooks / "hostile/fake_results_files.ipynb",
-                              options=Options(sandbox=local, hidden=False))
+    result = grade_submission(
+        tiny,
+        notebooks / "hostile/fake_results_files.ipynb",
+        options=Options(sandbox=local, hidden=False),
+    )
     assert result.points == 0.0
     assert all(p.exists() for p in missing)

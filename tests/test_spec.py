@@ -45,8 +45,11 @@ def test_valid_spec_loads(tiny: Assignment) -> None:
     assert tiny.component("nope") is None
     assert tiny.resources.cell_timeout == 10 and tiny.resources.memory_mb == 1024
     assert tiny.resources.pids == Resources().pids  # unset fields keep their defaults
-    assert tiny.names.aliases == {"square": ["sq"], "Counter.add": ["plus"],
-                                  "Counter.start": ["initial"]}
+    assert tiny.names.aliases == {
+        "square": ["sq"],
+        "Counter.add": ["plus"],
+        "Counter.start": ["initial"],
+    }
     assert tiny.names.forbidden_imports == ["torch"]
     assert [(q.id, q.points, q.min_words) for q in tiny.questions] == [("q1", 1, 3)]
     assert tiny.path(tiny.data.hidden) == tiny.root / "data" / "hidden"
@@ -72,29 +75,71 @@ def _load_error(tmp_path: Path, text: str, folder: str = "tiny") -> tuple[SpecEr
 @pytest.mark.parametrize(
     ("text", "field", "hint_has"),
     [
-        pytest.param(replaced("cell_timeout = 10", 'cell_timeout = "fast"'),
-                     "resources.cell_timeout", Resources.model_fields["cell_timeout"].description,
-                     id="wrong-type"),
-        pytest.param(replaced("memory_mb = 1024", "memory_mb = 100"), "resources.memory_mb",
-                     Resources.model_fields["memory_mb"].description, id="below-minimum"),
+        pytest.param(
+            replaced("cell_timeout = 10", 'cell_timeout = "fast"'),
+            "resources.cell_timeout",
+            Resources.model_fields["cell_timeout"].description,
+            id="wrong-type",
+        ),
+        pytest.param(
+            replaced("memory_mb = 1024", "memory_mb = 100"),
+            "resources.memory_mb",
+            Resources.model_fields["memory_mb"].description,
+            id="below-minimum",
+        ),
         pytest.param('titel = "typo"\n' + VALID, "titel", "title", id="unknown-field-lists-known"),
-        pytest.param(replaced("memory_mb = 1024", "memory_mb = 1024\nmemory = 3"),
-                     "resources.memory", "memory_mb", id="unknown-nested-field-lists-known"),
-        pytest.param(replaced('title = "Tiny"\n', ""), "title",
-                     Assignment.model_fields["title"].description, id="missing-required"),
-        pytest.param(replaced("min_words = 3", "min_words = -3"), "questions.0.min_words",
-                     "words", id="question-field"),
-        pytest.param(VALID + '\n[[components]]\nid = "funcs"\ntitle = "Again"\npoints = 0\n',
-                     "components", "funcs", id="duplicate-component-ids"),
-        pytest.param(VALID + '\n[[questions]]\nid = "q1"\nprompt = "Again?"\n',
-                     "questions", "q1", id="duplicate-question-ids"),
-        pytest.param(replaced('points = 1\nkind = "answers"', 'points = 2\nkind = "answers"'),
-                     "components.1.points", "points = 1", id="answers-points-mismatch"),
-        pytest.param(replaced('kind = "answers"', 'kind = "tests"'), "components",
-                     "answers", id="question-points-without-answers-component"),
-        pytest.param(VALID.replace('notebook = "tiny.ipynb"', 'notebook = "tiny.ipynb"\n\n'
-                                   "[late]\ndeadline = 2026-10-01T23:59:00\npenalty = 0.1", 1),
-                     "late.deadline", "+03:00", id="deadline-without-timezone"),
+        pytest.param(
+            replaced("memory_mb = 1024", "memory_mb = 1024\nmemory = 3"),
+            "resources.memory",
+            "memory_mb",
+            id="unknown-nested-field-lists-known",
+        ),
+        pytest.param(
+            replaced('title = "Tiny"\n', ""),
+            "title",
+            Assignment.model_fields["title"].description,
+            id="missing-required",
+        ),
+        pytest.param(
+            replaced("min_words = 3", "min_words = -3"),
+            "questions.0.min_words",
+            "words",
+            id="question-field",
+        ),
+        pytest.param(
+            VALID + '\n[[components]]\nid = "funcs"\ntitle = "Again"\npoints = 0\n',
+            "components",
+            "funcs",
+            id="duplicate-component-ids",
+        ),
+        pytest.param(
+            VALID + '\n[[questions]]\nid = "q1"\nprompt = "Again?"\n',
+            "questions",
+            "q1",
+            id="duplicate-question-ids",
+        ),
+        pytest.param(
+            replaced('points = 1\nkind = "answers"', 'points = 2\nkind = "answers"'),
+            "components.1.points",
+            "points = 1",
+            id="answers-points-mismatch",
+        ),
+        pytest.param(
+            replaced('kind = "answers"', 'kind = "tests"'),
+            "components",
+            "answers",
+            id="question-points-without-answers-component",
+        ),
+        pytest.param(
+            VALID.replace(
+                'notebook = "tiny.ipynb"',
+                'notebook = "tiny.ipynb"\n\n[late]\ndeadline = 2026-10-01T23:59:00\npenalty = 0.1',
+                1,
+            ),
+            "late.deadline",
+            "+03:00",
+            id="deadline-without-timezone",
+        ),
     ],
 )
 def test_errors_name_file_field_and_fix(
@@ -111,8 +156,11 @@ def test_errors_name_file_field_and_fix(
 
 def test_deadline_with_timezone_loads(tmp_path: Path) -> None:
     """The same place for [late] as the timezone-less case above, so only the offset differs."""
-    text = VALID.replace('notebook = "tiny.ipynb"', 'notebook = "tiny.ipynb"\n\n[late]\n'
-                         "deadline = 2026-10-01T23:59:00+03:00\npenalty = 0.1", 1)
+    text = VALID.replace(
+        'notebook = "tiny.ipynb"',
+        'notebook = "tiny.ipynb"\n\n[late]\ndeadline = 2026-10-01T23:59:00+03:00\npenalty = 0.1',
+        1,
+    )
     spec = load_assignment(write_spec(tmp_path, text))
     assert spec.late.deadline == datetime(2026, 10, 1, 20, 59, tzinfo=UTC)
     assert spec.resources.cell_timeout == 10
@@ -150,10 +198,19 @@ def _models(model: type[BaseModel]) -> set[type[BaseModel]]:
 def test_every_spec_field_has_a_description() -> None:
     models = _models(Assignment)
     assert {m.__name__ for m in models} >= {
-        "Assignment", "LatePolicy", "Resources", "Names", "Component", "Question", "Tests", "Data"
+        "Assignment",
+        "LatePolicy",
+        "Resources",
+        "Names",
+        "Component",
+        "Question",
+        "Tests",
+        "Data",
     }
     undocumented = [
-        f"{m.__name__}.{name}" for m in models for name, info in m.model_fields.items()
+        f"{m.__name__}.{name}"
+        for m in models
+        for name, info in m.model_fields.items()
         if not (info.description or "").strip()
     ]
     assert undocumented == []

@@ -16,8 +16,12 @@ TORCH = Names(forbidden_imports=["torch"])
 
 
 def nb(*sources: str) -> NotebookNode:
-    cells = [nbformat.v4.new_markdown_cell(s[3:]) if s.startswith("md:")
-             else nbformat.v4.new_code_cell(s) for s in sources]
+    cells = [
+        nbformat.v4.new_markdown_cell(s[3:])
+        if s.startswith("md:")
+        else nbformat.v4.new_code_cell(s)
+        for s in sources
+    ]
     made: NotebookNode = nbformat.v4.new_notebook(cells=cells)
     return made
 
@@ -65,8 +69,12 @@ def test_first_importing_cell_is_reported() -> None:
 
 
 def test_magics_do_not_break_parsing() -> None:
-    facts = analyse(nb("%matplotlib inline\n!pip install x\nfiles = !ls\n"
-                       "def square(x):\n    %time y = x\n    return x * x\nsquare?"))
+    facts = analyse(
+        nb(
+            "%matplotlib inline\n!pip install x\nfiles = !ls\n"
+            "def square(x):\n    %time y = x\n    return x * x\nsquare?"
+        )
+    )
     assert facts.syntax_errors == {}
     assert "square" in facts.defined
 
@@ -86,29 +94,46 @@ def test_syntax_errors_are_recorded_with_cell_and_line() -> None:
 
 
 def test_defined_names_and_methods() -> None:
-    facts = analyse(nb(
-        "import numpy as np\nimport os.path\nfrom math import sqrt as root",
-        "def square(x):\n    inner = 1\n    return x * x\n\nasync def fetch():\n    pass",
-        "class Counter:\n    start = 0\n\n    def add(self, n):\n        return n\n\n"
-        "    async def wait(self):\n        pass",
-        "a, (b, *c) = 1, (2, 3)\nd: int = 4\ne += 1\nmodel.weight = 0\narr[0] = 1\n_private = 2",
-    ))
-    assert facts.defined == {"np", "os", "root", "square", "fetch", "Counter",
-                             "a", "b", "c", "d", "e", "_private"}
+    facts = analyse(
+        nb(
+            "import numpy as np\nimport os.path\nfrom math import sqrt as root",
+            "def square(x):\n    inner = 1\n    return x * x\n\nasync def fetch():\n    pass",
+            "class Counter:\n    start = 0\n\n    def add(self, n):\n        return n\n\n"
+            "    async def wait(self):\n        pass",
+            "a, (b, *c) = 1, (2, 3)\nd: int = 4\ne += 1\n"
+            "model.weight = 0\narr[0] = 1\n_private = 2",
+        )
+    )
+    assert facts.defined == {
+        "np",
+        "os",
+        "root",
+        "square",
+        "fetch",
+        "Counter",
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+        "_private",
+    }
     assert facts.methods == {"Counter": {"add", "wait"}}
     assert user_names(facts) == sorted(facts.defined - {"_private"})
 
 
 def test_names_defined_in_top_level_blocks_count() -> None:
-    facts = analyse(nb(
-        "try:\n    from fast import square\nexcept ImportError:\n    def square(x):\n"
-        "        return x * x",
-        "if True:\n    class Counter:\n        def add(self, n):\n            return n",
-        "for epoch in range(3):\n    loss = epoch\nelse:\n    done = True",
-        "with open(__file__) as fh:\n    text = fh.read()",
-        "while False:\n    never = 1",
-        "def outer():\n    hidden = 1",
-    ))
+    facts = analyse(
+        nb(
+            "try:\n    from fast import square\nexcept ImportError:\n    def square(x):\n"
+            "        return x * x",
+            "if True:\n    class Counter:\n        def add(self, n):\n            return n",
+            "for epoch in range(3):\n    loss = epoch\nelse:\n    done = True",
+            "with open(__file__) as fh:\n    text = fh.read()",
+            "while False:\n    never = 1",
+            "def outer():\n    hidden = 1",
+        )
+    )
     assert {"square", "Counter", "epoch", "loss", "done", "fh", "text", "never"} <= facts.defined
     assert "hidden" not in facts.defined
     assert facts.methods["Counter"] == {"add"}

@@ -219,9 +219,7 @@ QUESTIONS_MD = """\
 """
 
 Q1_PROMPT = "Как выбор learning rate влияет на сходимость GD? Что вы наблюдали?"
-Q2_PROMPT = (
-    "Почему градиент проверяют конечными разностями, и какой шаг eps вы бы выбрали?"
-)
+Q2_PROMPT = "Почему градиент проверяют конечными разностями, и какой шаг eps вы бы выбрали?"
 
 
 def answer_cell(qid: str, prompt: str, text: str) -> str:
@@ -470,19 +468,33 @@ FORBIDDEN_IMPORTS = "import torch  # сверю градиенты с autograd\n
 
 
 def template_cells(
-    *, part1: str = PART1_CODE, part2: str = PART2_CODE, try1: str = PART1_TRY,
-    try2: str = PART2_TRY, imports: str = IMPORTS, q1: str = PLACEHOLDER, q2: str = PLACEHOLDER,
+    *,
+    part1: str = PART1_CODE,
+    part2: str = PART2_CODE,
+    try1: str = PART1_TRY,
+    try2: str = PART2_TRY,
+    imports: str = IMPORTS,
+    q1: str = PLACEHOLDER,
+    q2: str = PLACEHOLDER,
     extra_after_try1: str | None = None,
 ) -> list[tuple[str, str]]:
     cells = [
-        ("markdown", INTRO), ("code", imports),
-        ("markdown", PART1_MD), ("code", part1), ("markdown", PART1_TRY_MD), ("code", try1),
+        ("markdown", INTRO),
+        ("code", imports),
+        ("markdown", PART1_MD),
+        ("code", part1),
+        ("markdown", PART1_TRY_MD),
+        ("code", try1),
     ]
     if extra_after_try1:
         cells.append(("code", extra_after_try1))
     cells += [
-        ("markdown", PART2_MD), ("code", part2), ("markdown", GRADCHECK_MD),
-        ("code", GRADCHECK_CODE), ("code", try2), ("markdown", QUESTIONS_MD),
+        ("markdown", PART2_MD),
+        ("code", part2),
+        ("markdown", GRADCHECK_MD),
+        ("code", GRADCHECK_CODE),
+        ("code", try2),
+        ("markdown", QUESTIONS_MD),
         ("markdown", answer_cell("q1", Q1_PROMPT, q1)),
         ("markdown", answer_cell("q2", Q2_PROMPT, q2)),
     ]
@@ -517,8 +529,12 @@ def main() -> None:
     write(REPO / "reference_solutions" / "gd_backprop.ipynb", template_cells(**reference))
     samples = {
         "correct": template_cells(
-            part1=CORRECT_PART1, part2=CORRECT_PART2, try1=CORRECT_TRY1, try2=CORRECT_TRY2,
-            q1=CORRECT_Q1, q2=CORRECT_Q2,
+            part1=CORRECT_PART1,
+            part2=CORRECT_PART2,
+            try1=CORRECT_TRY1,
+            try2=CORRECT_TRY2,
+            q1=CORRECT_Q1,
+            q2=CORRECT_Q2,
         ),
         "partial_gd_only": template_cells(**{**reference, "part2": PARTIAL_PART2}),
         "forbidden_torch": template_cells(**reference, imports=FORBIDDEN_IMPORTS),

@@ -15,8 +15,15 @@ from pathlib import Path
 from grader import __version__
 from grader.spec import SPEC_FILE, Assignment
 
-_SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".git", ".mypy_cache",
-              ".ruff_cache", "__MACOSX"}
+_SKIP_DIRS = {
+    "__pycache__",
+    ".ipynb_checkpoints",
+    ".pytest_cache",
+    ".git",
+    ".mypy_cache",
+    ".ruff_cache",
+    "__MACOSX",
+}
 _CHUNK = 1 << 20
 
 
@@ -49,8 +56,14 @@ def assignment_fingerprint(spec: Assignment) -> str:
 
 def _roots(spec: Assignment) -> list[Path]:
     """tests/, data/ and the spec's test and data folders, none inside another."""
-    named = {"tests", "data", spec.tests.public, spec.tests.hidden, spec.data.public,
-             spec.data.hidden}
+    named = {
+        "tests",
+        "data",
+        spec.tests.public,
+        spec.tests.hidden,
+        spec.data.public,
+        spec.data.hidden,
+    }
     dirs = sorted({spec.path(n).resolve() for n in named if spec.path(n).is_dir()})
     return [d for d in dirs if not any(d != o and d.is_relative_to(o) for o in dirs)]
 
@@ -71,6 +84,11 @@ def cache_key(
     *, submission: str, assignment: str, hidden: bool, submitted_at: datetime | None
 ) -> str:
     """The key stored beside a result; equal keys mean the same grade."""
-    parts = {"submission": submission, "assignment": assignment, "grader": __version__,
-             "hidden": hidden, "submitted_at": submitted_at.isoformat() if submitted_at else None}
+    parts = {
+        "submission": submission,
+        "assignment": assignment,
+        "grader": __version__,
+        "hidden": hidden,
+        "submitted_at": submitted_at.isoformat() if submitted_at else None,
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()

@@ -78,8 +78,7 @@ def read_class(submissions: Path, *, manifest: Path | None, scratch: Path) -> Cl
     ignored += superseded
     git = GitTimes(root) if submissions.is_dir() else None
     entries = [_with_time(e, git) for e in entries]
-    return ClassIntake(root=root, entries=sorted(entries, key=lambda e: e.student),
-                       ignored=ignored)
+    return ClassIntake(root=root, entries=sorted(entries, key=lambda e: e.student), ignored=ignored)
 
 
 def _class_root(submissions: Path, scratch: Path) -> Path:
@@ -88,8 +87,10 @@ def _class_root(submissions: Path, scratch: Path) -> Path:
     if submissions.is_file() and zipfile.is_zipfile(submissions):
         return _descend(extract_class(submissions, scratch / "class"))
     what = "does not exist" if not submissions.exists() else "is neither a folder nor a zip"
-    raise GraderError(f"{submissions} {what}",
-                      hint="give a folder with one notebook or folder per student, or an LMS zip")
+    raise GraderError(
+        f"{submissions} {what}",
+        hint="give a folder with one notebook or folder per student, or an LMS zip",
+    )
 
 
 def extract_class(archive: Path, target: Path) -> Path:
@@ -99,15 +100,20 @@ def extract_class(archive: Path, target: Path) -> Path:
     try:
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
-            if len(members) > MAX_CLASS_ZIP_MEMBERS or \
-                    sum(m.file_size for m in members) > MAX_CLASS_ZIP_BYTES:
-                raise GraderError(f"{archive.name} is too large to unpack",
-                                  hint="split the class into smaller archives")
+            if (
+                len(members) > MAX_CLASS_ZIP_MEMBERS
+                or sum(m.file_size for m in members) > MAX_CLASS_ZIP_BYTES
+            ):
+                raise GraderError(
+                    f"{archive.name} is too large to unpack",
+                    hint="split the class into smaller archives",
+                )
             for info in members:
                 _extract_member(zf, info, target)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise GraderError(f"cannot unpack {archive}: {exc}",
-                          hint="download the archive from the LMS again") from exc
+        raise GraderError(
+            f"cannot unpack {archive}: {exc}", hint="download the archive from the LMS again"
+        ) from exc
     return target
 
 
@@ -145,8 +151,11 @@ def _junk(path: Path) -> bool:
 def _scan(root: Path, *, skip: set[Path]) -> tuple[list[Entry], list[str]]:
     found, ignored = [], []
     for path in sorted(root.iterdir()):
-        if _junk(path) or path.resolve() in skip or (
-                path.is_file() and path.suffix.lower() in IGNORED_SUFFIXES):
+        if (
+            _junk(path)
+            or path.resolve() in skip
+            or (path.is_file() and path.suffix.lower() in IGNORED_SUFFIXES)
+        ):
             ignored.append(path.name)
             continue
         found.append(_entry(path))
@@ -156,16 +165,16 @@ def _scan(root: Path, *, skip: set[Path]) -> tuple[list[Entry], list[str]]:
 def _entry(path: Path) -> Entry:
     student = student_id(path.name if path.is_dir() else path.stem)
     verdict, message = _refusal(path)
-    return Entry(student=student, source=path, verdict=verdict, message=message,
-                 sources=(path,))
+    return Entry(student=student, source=path, verdict=verdict, message=message, sources=(path,))
 
 
 def _refusal(path: Path) -> tuple[Status | None, str]:
     if not os.access(path, os.R_OK):
         return Status.INVALID_NOTEBOOK, f"{path.name} cannot be read (permissions)"
     if path.is_file() and path.suffix.lower() not in GRADABLE_SUFFIXES:
-        return Status.INVALID_NOTEBOOK, (f"{path.name} is not a notebook (.ipynb), a folder or "
-                                         "a zip; submit the notebook itself")
+        return Status.INVALID_NOTEBOOK, (
+            f"{path.name} is not a notebook (.ipynb), a folder or a zip; submit the notebook itself"
+        )
     if not path.is_file() and not path.is_dir():
         return Status.INVALID_NOTEBOOK, f"{path.name} is not a regular file or folder"
     return None, ""
@@ -193,23 +202,35 @@ def _from_row(row: ManifestRow, root: Path, by_path: dict[Path, Entry]) -> Entry
     student = student_id(row.student or Path(row.file).stem)
     path = (root / row.file) if row.file else None
     if path is None or not path.exists():
-        return Entry(student=student, source=None, submitted_at=row.submitted_at,
-                     time_from="manifest" if row.submitted_at else "",
-                     verdict=Status.NOT_FOUND,
-                     message=f"the manifest (line {row.line}) names {row.file or 'no file'}, "
-                             "which is not in the submissions")
+        return Entry(
+            student=student,
+            source=None,
+            submitted_at=row.submitted_at,
+            time_from="manifest" if row.submitted_at else "",
+            verdict=Status.NOT_FOUND,
+            message=f"the manifest (line {row.line}) names {row.file or 'no file'}, "
+            "which is not in the submissions",
+        )
     seen = by_path.get(path.resolve()) or _entry(path)
-    return replace(seen, student=student, submitted_at=row.submitted_at,
-                   time_from="manifest" if row.submitted_at else "")
+    return replace(
+        seen,
+        student=student,
+        submitted_at=row.submitted_at,
+        time_from="manifest" if row.submitted_at else "",
+    )
 
 
 def _duplicate(group: list[Entry]) -> Entry:
     paths = tuple(p for e in group for p in e.sources)
     names = ", ".join(p.name for p in paths) or f"{len(group)} manifest rows"
-    return Entry(student=group[0].student, source=None, verdict=Status.DUPLICATE,
-                 message=f"{len(group)} submissions for this student ({names}); none was "
-                         "graded: keep one, or list the one to grade in --manifest",
-                 sources=paths)
+    return Entry(
+        student=group[0].student,
+        source=None,
+        verdict=Status.DUPLICATE,
+        message=f"{len(group)} submissions for this student ({names}); none was "
+        "graded: keep one, or list the one to grade in --manifest",
+        sources=paths,
+    )
 
 
 def _with_time(entry: Entry, git: GitTimes | None) -> Entry:

@@ -25,7 +25,7 @@ class BatchLocked(GraderError):
         super().__init__(
             f"another `grade batch` is running on {out} ({holder or 'holder unknown'})",
             hint="wait for it to finish, or stop it (Ctrl-C) and run again; "
-                 "finished results are kept",
+            "finished results are kept",
         )
         self.out = out
         self.holder = holder
@@ -56,7 +56,9 @@ class BatchLock:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self._fd is not None:

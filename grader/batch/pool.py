@@ -46,8 +46,9 @@ class Worker:
     def __init__(self, ctx: Any, config: WorkerConfig, slot: int) -> None:
         self.slot = slot
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=serve, args=(child, config), daemon=True,
-                                name=f"grade-worker-{slot}")
+        self.proc = ctx.Process(
+            target=serve, args=(child, config), daemon=True, name=f"grade-worker-{slot}"
+        )
         self.proc.start()
         child.close()
         self.job: Job | None = None
@@ -95,8 +96,9 @@ class Pool:
         if self.config.log is None:
             return self.config
         log = self.config.log.with_name(f"worker-{slot}.log")
-        return WorkerConfig(self.config.assignment, self.config.backend, self.config.hidden,
-                            self.config.out, log)
+        return WorkerConfig(
+            self.config.assignment, self.config.backend, self.config.hidden, self.config.out, log
+        )
 
     def idle(self) -> list[Worker]:
         return [w for w in self.workers if w.job is None]
@@ -201,7 +203,7 @@ def _stat(pid: int) -> tuple[int, int] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     return int(fields[1]), int(fields[3])
 
 

@@ -17,8 +17,11 @@ import grader.batch.worker  # noqa: F401  (the grading stack: nbclient, zmq, num
 
 
 def _empty_session() -> None:
-    with tempfile.TemporaryDirectory(prefix="grader-preload-") as tmp, \
-            contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with (
+        tempfile.TemporaryDirectory(prefix="grader-preload-") as tmp,
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         pytest.main([tmp, "-q", "--rootdir", tmp, "-p", "no:cacheprovider"])
 
 

@@ -111,8 +111,14 @@ def run_batch(
 
 
 class _Batch:
-    def __init__(self, spec: Assignment, submissions: Path, out: Path,
-                 options: BatchOptions, on_event: EventHook) -> None:
+    def __init__(
+        self,
+        spec: Assignment,
+        submissions: Path,
+        out: Path,
+        options: BatchOptions,
+        on_event: EventHook,
+    ) -> None:
         self.spec, self.submissions, self.options, self.emit = spec, submissions, options, on_event
         self.store = Store(out)
         self.summary = BatchSummary()
@@ -124,11 +130,14 @@ class _Batch:
     # ------------------------------------------------------------------ plan
     def run(self) -> BatchSummary:
         if self.spec.resources.gpu == "required" and not self.options.gpus:
-            raise GraderError(f"assignment '{self.spec.id}' requires a GPU",
-                              hint="pass --gpus 0 (or 0,1,...) with --per-gpu K")
+            raise GraderError(
+                f"assignment '{self.spec.id}' requires a GPU",
+                hint="pass --gpus 0 (or 0,1,...) with --per-gpu K",
+            )
         self.store.save_info(BatchInfo.of(self.spec))
-        intake = read_class(self.submissions, manifest=self.options.manifest,
-                            scratch=self.store.state())
+        intake = read_class(
+            self.submissions, manifest=self.options.manifest, scratch=self.store.state()
+        )
         self.summary.ignored = intake.ignored
         entries = self._selected(intake.entries)
         fingerprint = assignment_fingerprint(self.spec)
@@ -137,8 +146,14 @@ class _Batch:
         if self._needs_gpu:
             workers = min(workers, self.gpus.capacity)
         self.summary.total, self.summary.workers = len(entries), workers if jobs else 0
-        self.emit(Planned(total=len(entries), cached=self.summary.cached,
-                          to_grade=len(jobs) + self._verdicts, workers=workers if jobs else 0))
+        self.emit(
+            Planned(
+                total=len(entries),
+                cached=self.summary.cached,
+                to_grade=len(jobs) + self._verdicts,
+                workers=workers if jobs else 0,
+            )
+        )
         self._write_verdicts()
         if jobs:
             self._preflight()
@@ -154,8 +169,10 @@ class _Batch:
         unknown = sorted(wanted - known)
         if unknown:
             shown = ", ".join(sorted(known)[:20]) or "none"
-            raise GraderError(f"no submission for {', '.join(unknown)} in {self.submissions}",
-                              hint=f"students found: {shown}")
+            raise GraderError(
+                f"no submission for {', '.join(unknown)} in {self.submissions}",
+                hint=f"students found: {shown}",
+            )
         return [e for e in entries if e.student in wanted]
 
     def _plan(self, entries: list[Entry], fingerprint: str) -> list[Job]:
@@ -170,8 +187,15 @@ class _Batch:
             elif entry.verdict is not None or entry.source is None:
                 self._pending_verdicts.append((entry, key))
             else:
-                jobs.append(Job(student=entry.student, source=entry.source.resolve(), key=key,
-                                submitted_at=entry.submitted_at, time_from=entry.time_from))
+                jobs.append(
+                    Job(
+                        student=entry.student,
+                        source=entry.source.resolve(),
+                        key=key,
+                        submitted_at=entry.submitted_at,
+                        time_from=entry.time_from,
+                    )
+                )
         return jobs
 
     @property
@@ -183,8 +207,12 @@ class _Batch:
             what = f"verdict:{entry.verdict}:{entry.message}"
         else:
             what = submission_digest(entry.source)
-        return cache_key(submission=what, assignment=fingerprint, hidden=self.options.hidden,
-                         submitted_at=entry.submitted_at)
+        return cache_key(
+            submission=what,
+            assignment=fingerprint,
+            hidden=self.options.hidden,
+            submitted_at=entry.submitted_at,
+        )
 
     def _cached(self, entry: Entry) -> None:
         self.summary.cached += 1
@@ -197,16 +225,33 @@ class _Batch:
         for entry, key in self._pending_verdicts:
             assert entry.verdict is not None
             result = GradeResult(
-                assignment=self.spec.id, assignment_version=self.spec.version,
+                assignment=self.spec.id,
+                assignment_version=self.spec.version,
                 submission=", ".join(str(p) for p in entry.sources) or str(entry.source or ""),
-                status=entry.verdict, message=entry.message, max_points=self.spec.max_points,
-                hidden_included=self.options.hidden)
-            job = Job(student=entry.student, source=entry.source or Path(), key=key,
-                      submitted_at=entry.submitted_at, time_from=entry.time_from)
+                status=entry.verdict,
+                message=entry.message,
+                max_points=self.spec.max_points,
+                hidden_included=self.options.hidden,
+            )
+            job = Job(
+                student=entry.student,
+                source=entry.source or Path(),
+                key=key,
+                submitted_at=entry.submitted_at,
+                time_from=entry.time_from,
+            )
             self._store(job, result, 0.0)
             self.summary.failed += 1
-            self.emit(Finished(entry.student, Outcome.FAILED, result.status, 0.0,
-                               result.max_points, message=result.message))
+            self.emit(
+                Finished(
+                    entry.student,
+                    Outcome.FAILED,
+                    result.status,
+                    0.0,
+                    result.max_points,
+                    message=result.message,
+                )
+            )
 
     def _preflight(self) -> None:
         """Fail once, before grading, when the sandbox cannot work at all (each worker checks
@@ -217,9 +262,13 @@ class _Batch:
 
     # ------------------------------------------------------------------ run
     def _grade(self, pending: deque[Job], size: int) -> None:
-        config = WorkerConfig(assignment=self.spec.root, backend=self.options.backend,
-                              hidden=self.options.hidden, out=self.store.out,
-                              log=self.store.state() / "worker.log")
+        config = WorkerConfig(
+            assignment=self.spec.root,
+            backend=self.options.backend,
+            hidden=self.options.hidden,
+            out=self.store.out,
+            log=self.store.state() / "worker.log",
+        )
         subreaper = become_subreaper(True)
         previous = _stop_on_sigterm()
         pool = Pool(config, size, max_jobs=self.options.max_jobs_per_worker)
@@ -266,8 +315,9 @@ class _Batch:
             worker.give(job)
             self.emit(Started(job.student, worker.slot, gpu))
 
-    def _handle(self, pool: Pool, worker: Worker, msg: tuple[object, ...],
-                pending: deque[Job]) -> None:
+    def _handle(
+        self, pool: Pool, worker: Worker, msg: tuple[object, ...], pending: deque[Job]
+    ) -> None:
         kind = msg[0]
         job = worker.job
         if kind == "cell" and job is not None:
@@ -291,8 +341,15 @@ class _Batch:
 
     def _retry(self, job: Job, reason: str, pending: deque[Job]) -> None:
         """Grader errors are mostly transient (a kernel that failed to start): once more."""
-        self.store.log({"run": self.run_id, "student": job.student, "outcome": "retry",
-                        "attempt": job.attempt, "message": reason})
+        self.store.log(
+            {
+                "run": self.run_id,
+                "student": job.student,
+                "outcome": "retry",
+                "attempt": job.attempt,
+                "message": reason,
+            }
+        )
         pending.appendleft(replace(job, attempt=job.attempt + 1, gpu=None))
 
     def _release(self, worker: Worker) -> None:
@@ -311,13 +368,31 @@ class _Batch:
                 self.summary.aborted = done.message or f"grader error on {job.student}"
         else:
             self.errors_in_a_row = 0
-        self.store.log({"run": self.run_id, "student": job.student, "outcome": outcome.value,
-                        "status": done.status.value, "points": done.points,
-                        "seconds": round(done.seconds, 3), "attempt": job.attempt,
-                        **({"message": done.message} if outcome is Outcome.FAILED else {}),
-                        "at": datetime.now().astimezone().isoformat(timespec="seconds")})
-        self.emit(Finished(job.student, outcome, done.status, done.points, done.max_points,
-                           done.seconds, slot, done.message))
+        self.store.log(
+            {
+                "run": self.run_id,
+                "student": job.student,
+                "outcome": outcome.value,
+                "status": done.status.value,
+                "points": done.points,
+                "seconds": round(done.seconds, 3),
+                "attempt": job.attempt,
+                **({"message": done.message} if outcome is Outcome.FAILED else {}),
+                "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            }
+        )
+        self.emit(
+            Finished(
+                job.student,
+                outcome,
+                done.status,
+                done.points,
+                done.max_points,
+                done.seconds,
+                slot,
+                done.message,
+            )
+        )
 
     def _died(self, pool: Pool, worker: Worker, exitcode: object, pending: deque[Job]) -> None:
         job = worker.job
@@ -349,10 +424,16 @@ class _Batch:
         self._finished(job, done, slot)
 
     def _store(self, job: Job, result: GradeResult, seconds: float) -> None:
-        record = Record(student=job.student, key=job.key, source=str(job.source),
-                        submitted_at=job.submitted_at, time_from=job.time_from,
-                        graded_at=datetime.now().astimezone(), seconds=seconds,
-                        backend=self.options.backend.value)
+        record = Record(
+            student=job.student,
+            key=job.key,
+            source=str(job.source),
+            submitted_at=job.submitted_at,
+            time_from=job.time_from,
+            graded_at=datetime.now().astimezone(),
+            seconds=seconds,
+            backend=self.options.backend.value,
+        )
         self.store.save(job.student, result, record)
 
     def _interrupt(self, pool: Pool, pending: deque[Job]) -> None:
@@ -394,5 +475,7 @@ def _docker_ready(*, gpu: bool) -> None:
         checks.append(check_image(client, gpu=gpu))
     for check in checks:
         if not check.ok and check.required:
-            raise GraderError(f"the docker sandbox cannot run: {check.name}: {check.detail}",
-                              hint=f"{check.fix}; or see `grade doctor`")
+            raise GraderError(
+                f"the docker sandbox cannot run: {check.name}: {check.detail}",
+                hint=f"{check.fix}; or see `grade doctor`",
+            )

@@ -70,12 +70,18 @@ class BatchInfo(_Frozen):
 
     @classmethod
     def of(cls, spec: Assignment) -> BatchInfo:
-        return cls(assignment=spec.id, title=spec.title, version=spec.version,
-                   max_points=spec.max_points,
-                   components=[ComponentInfo(id=c.id, title=c.title, points=c.points)
-                               for c in spec.components],
-                   late=spec.late, assignment_path=str(spec.root),
-                   updated_at=datetime.now().astimezone())
+        return cls(
+            assignment=spec.id,
+            title=spec.title,
+            version=spec.version,
+            max_points=spec.max_points,
+            components=[
+                ComponentInfo(id=c.id, title=c.title, points=c.points) for c in spec.components
+            ],
+            late=spec.late,
+            assignment_path=str(spec.root),
+            updated_at=datetime.now().astimezone(),
+        )
 
 
 @dataclass(frozen=True)
@@ -161,8 +167,11 @@ class Store:
     def students(self) -> list[str]:
         if not self.out.is_dir():
             return []
-        return sorted(p.name for p in self.out.iterdir()
-                      if p.is_dir() and not p.name.startswith(".") and (p / RESULT).exists())
+        return sorted(
+            p.name
+            for p in self.out.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and (p / RESULT).exists()
+        )
 
     def results(self) -> Iterator[Stored]:
         """Every valid stored result, one at a time (memory stays flat)."""
@@ -181,7 +190,8 @@ class Store:
     def info(self) -> BatchInfo | None:
         try:
             return BatchInfo.model_validate_json(
-                (self.out / STATE / "info.json").read_text(encoding="utf-8"))
+                (self.out / STATE / "info.json").read_text(encoding="utf-8")
+            )
         except (OSError, ValueError, ValidationError):
             return None
 

@@ -46,12 +46,16 @@ def read_manifest(path: Path) -> list[ManifestRow]:
             reader = csv.DictReader(fh)
             missing = [c for c in MANIFEST_COLUMNS[:2] if c not in (reader.fieldnames or [])]
             if missing:
-                raise GraderError(f"{path}: the manifest has no column {', '.join(missing)}",
-                                  hint="the header must be: student,file,submitted_at")
+                raise GraderError(
+                    f"{path}: the manifest has no column {', '.join(missing)}",
+                    hint="the header must be: student,file,submitted_at",
+                )
             return [_row(path, n, raw) for n, raw in enumerate(reader, start=2)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise GraderError(f"cannot read the manifest {path}: {exc}",
-                          hint="give a UTF-8 CSV file: student,file,submitted_at") from exc
+        raise GraderError(
+            f"cannot read the manifest {path}: {exc}",
+            hint="give a UTF-8 CSV file: student,file,submitted_at",
+        ) from exc
 
 
 def _row(path: Path, line: int, raw: dict[str, str | None]) -> ManifestRow:
@@ -59,10 +63,16 @@ def _row(path: Path, line: int, raw: dict[str, str | None]) -> ManifestRow:
     try:
         moment = parse_time(when)
     except ValueError as exc:
-        raise GraderError(f"{path}, line {line}: submitted_at {when!r} is not a date-time",
-                          hint="use ISO 8601, e.g. 2026-10-01T23:59:00+03:00") from exc
-    return ManifestRow(student=(raw.get("student") or "").strip(),
-                       file=(raw.get("file") or "").strip(), submitted_at=moment, line=line)
+        raise GraderError(
+            f"{path}, line {line}: submitted_at {when!r} is not a date-time",
+            hint="use ISO 8601, e.g. 2026-10-01T23:59:00+03:00",
+        ) from exc
+    return ManifestRow(
+        student=(raw.get("student") or "").strip(),
+        file=(raw.get("file") or "").strip(),
+        submitted_at=moment,
+        line=line,
+    )
 
 
 class GitTimes:
@@ -78,9 +88,21 @@ class GitTimes:
         assert self.root is not None
         try:
             out = subprocess.run(
-                ["git", "-C", str(self.root), "log", "--format=%x00%cI", "--name-only",
-                 "--no-renames", "--", str(folder.resolve())],
-                capture_output=True, text=True, timeout=60, check=True,
+                [
+                    "git",
+                    "-C",
+                    str(self.root),
+                    "log",
+                    "--format=%x00%cI",
+                    "--name-only",
+                    "--no-renames",
+                    "--",
+                    str(folder.resolve()),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
             ).stdout
         except (OSError, subprocess.SubprocessError):
             return
@@ -104,8 +126,12 @@ class GitTimes:
 
 def _git_root(folder: Path) -> Path | None:
     try:
-        out = subprocess.run(["git", "-C", str(folder), "rev-parse", "--show-toplevel"],
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return Path(out.stdout.strip()).resolve() if out.returncode == 0 else None

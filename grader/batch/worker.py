@@ -73,7 +73,6 @@ class Done:
 _stopping = False
 
 
-
 def _on_term(signum: int, frame: FrameType | None) -> None:
     global _stopping
     _stopping = True
@@ -129,9 +128,14 @@ def grade_job(job: Job, warm: Warm, on_cell: object = None) -> Done | None:
     artifacts = warm.store.artifacts(job.student)
     _clear(artifacts)
     folder.mkdir(parents=True, exist_ok=True)
-    options = Options(sandbox=warm.sandbox, hidden=warm.config.hidden,
-                      gpus=(job.gpu,) if job.gpu else (), submitted_at=job.submitted_at,
-                      on_cell=on_cell if callable(on_cell) else None, artifacts=artifacts)
+    options = Options(
+        sandbox=warm.sandbox,
+        hidden=warm.config.hidden,
+        gpus=(job.gpu,) if job.gpu else (),
+        submitted_at=job.submitted_at,
+        on_cell=on_cell if callable(on_cell) else None,
+        artifacts=artifacts,
+    )
     try:
         result = grade_submission(warm.spec, job.source, options=options)
     except Exception as exc:
@@ -140,24 +144,34 @@ def grade_job(job: Job, warm: Warm, on_cell: object = None) -> Done | None:
         return None
     seconds = time.monotonic() - started
     warm.store.save(job.student, result, record_for(job, seconds, warm.sandbox.name))
-    return Done(job.student, result.status, result.points, result.max_points, seconds,
-                result.message[:300])
+    return Done(
+        job.student, result.status, result.points, result.max_points, seconds, result.message[:300]
+    )
 
 
 def record_for(job: Job, seconds: float, backend: str) -> Record:
-    return Record(student=job.student, key=job.key, source=str(job.source),
-                  submitted_at=job.submitted_at, time_from=job.time_from,
-                  graded_at=datetime.now().astimezone(), seconds=round(seconds, 3),
-                  backend=backend)
+    return Record(
+        student=job.student,
+        key=job.key,
+        source=str(job.source),
+        submitted_at=job.submitted_at,
+        time_from=job.time_from,
+        graded_at=datetime.now().astimezone(),
+        seconds=round(seconds, 3),
+        backend=backend,
+    )
 
 
 def grader_error(spec: Assignment, source: Path | str, message: str) -> GradeResult:
     """The result stored when grading itself failed (not the submission's fault)."""
-    return GradeResult(assignment=spec.id, assignment_version=spec.version,
-                       submission=str(source), status=Status.GRADER_ERROR,
-                       message=f"the grader failed on this submission: {message}; "
-                               "it is regraded on the next run",
-                       max_points=spec.max_points)
+    return GradeResult(
+        assignment=spec.id,
+        assignment_version=spec.version,
+        submission=str(source),
+        status=Status.GRADER_ERROR,
+        message=f"the grader failed on this submission: {message}; it is regraded on the next run",
+        max_points=spec.max_points,
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -58,8 +58,9 @@ class Bridge:
         try:
             kc.wait_for_ready(timeout=self.timeout)
         except ValueError as exc:  # jupyter_client's "Invalid Signature" and malformed messages
-            raise BridgeError(f"the kernel answered with a forged or malformed message: {exc}") \
-                from None
+            raise BridgeError(
+                f"the kernel answered with a forged or malformed message: {exc}"
+            ) from None
         src = base64.b64encode(_kernel_source().encode()).decode()
         self._execute(
             f'import sys as _s, types as _t; _s.modules["_grader_bridge"] = _m = '
@@ -166,8 +167,9 @@ class Bridge:
         try:
             return kc.get_iopub_msg(timeout=0.2)
         except ValueError as exc:  # a bad signature or a malformed message: the kernel broke
-            raise BridgeError(f"the kernel sent a forged or malformed message during {label}: "
-                              f"{str(exc)[:200]}") from None
+            raise BridgeError(
+                f"the kernel sent a forged or malformed message during {label}: {str(exc)[:200]}"
+            ) from None
         except queue.Empty:
             if not run_sync(self.km.is_alive)():
                 raise BridgeError(f"the kernel died during {label}") from None

@@ -83,7 +83,8 @@ class _Missing(Exception):
 def _names() -> list[str]:
     ns = _user_ns()
     return sorted(
-        k for k, v in ns.items()
+        k
+        for k, v in ns.items()
         if not k.startswith("_") and k not in _HIDDEN and type(v).__name__ != "module"
     )
 
@@ -229,8 +230,16 @@ def run(request_b64: str) -> None:
     try:
         payload = json.dumps(reply, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        payload = json.dumps({"nonce": req["nonce"], "error": {"type": "TypeError",
-                              "message": f"result is not data: {exc}", "where": ""}})
+        payload = json.dumps(
+            {
+                "nonce": req["nonce"],
+                "error": {
+                    "type": "TypeError",
+                    "message": f"result is not data: {exc}",
+                    "where": "",
+                },
+            }
+        )
     from IPython.display import publish_display_data
 
     publish_display_data({MIME: payload})

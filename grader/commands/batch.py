@@ -28,45 +28,77 @@ err = Console(stderr=True)
 
 
 def batch(
-    assignment: Annotated[str, typer.Argument(
-        help="Assignment id (from the course's assignments/) or the assignment's folder.")],
-    submissions: Annotated[Path, typer.Argument(
-        help="Folder with one notebook, folder or zip per student, or an LMS zip.")],
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="Output folder: results, feedback, gradebook.")],
-    jobs: Annotated[int | None, typer.Option(
-        "--jobs", "-j", min=1, help="Parallel workers; default: by cores and the spec.")] = None,
-    backend: Annotated[Backend, typer.Option(
-        help="Sandbox: docker, or local (runs student code unconfined; only when asked).")
-    ] = Backend.DOCKER,
-    gpus: Annotated[str | None, typer.Option(
-        help="GPUs to hand to submissions that may use them, e.g. 0,1.")] = None,
-    per_gpu: Annotated[int, typer.Option(
-        "--per-gpu", min=1, help="Submissions at a time on one GPU.")] = 1,
-    manifest: Annotated[Path | None, typer.Option(
-        help="CSV with columns student,file,submitted_at (times for the late policy).")
+    assignment: Annotated[
+        str,
+        typer.Argument(
+            help="Assignment id (from the course's assignments/) or the assignment's folder."
+        ),
+    ],
+    submissions: Annotated[
+        Path,
+        typer.Argument(help="Folder with one notebook, folder or zip per student, or an LMS zip."),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder: results, feedback, gradebook.")
+    ],
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Parallel workers; default: by cores and the spec."
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Regrade everything, ignoring stored results.")] = False,
-    only: Annotated[list[str] | None, typer.Option(
-        "--only", help="Regrade only this student (repeatable); reports are rebuilt.")] = None,
+    backend: Annotated[
+        Backend,
+        typer.Option(
+            help="Sandbox: docker, or local (runs student code unconfined; only when asked)."
+        ),
+    ] = Backend.DOCKER,
+    gpus: Annotated[
+        str | None, typer.Option(help="GPUs to hand to submissions that may use them, e.g. 0,1.")
+    ] = None,
+    per_gpu: Annotated[
+        int, typer.Option("--per-gpu", min=1, help="Submissions at a time on one GPU.")
+    ] = 1,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV with columns student,file,submitted_at (times for the late policy)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Regrade everything, ignoring stored results.")
+    ] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Regrade only this student (repeatable); reports are rebuilt."),
+    ] = None,
     hidden: Annotated[bool, typer.Option(help="Run the hidden tests too.")] = True,
 ) -> None:
     """Grade a whole class: parallel, cached, resumable; gradebook and feedback at the end."""
     try:
         spec = _assignment(assignment)
-        options = BatchOptions(backend=backend, jobs=jobs, hidden=hidden, force=force,
-                               only=tuple(only or ()), manifest=manifest,
-                               gpus=tuple(parse_gpus(gpus)), per_gpu=per_gpu)
+        options = BatchOptions(
+            backend=backend,
+            jobs=jobs,
+            hidden=hidden,
+            force=force,
+            only=tuple(only or ()),
+            manifest=manifest,
+            gpus=tuple(parse_gpus(gpus)),
+            per_gpu=per_gpu,
+        )
         with BatchProgress(console) as progress:
             summary = run_batch(spec, submissions, out=out, options=options, on_event=progress)
         _print_run(summary)
         if summary.interrupted:
             raise typer.Exit(130)
         if summary.aborted:
-            _fail(GraderError(f"stopped: {summary.aborted}",
-                              hint="fix the cause and run the same command again; "
-                                   "finished results are kept"))
+            _fail(
+                GraderError(
+                    f"stopped: {summary.aborted}",
+                    hint="fix the cause and run the same command again; finished results are kept",
+                )
+            )
         reports = build_reports(out)
     except GraderError as exc:
         _fail(exc)
@@ -98,31 +130,44 @@ def _assignment(given: str) -> Assignment:
 
 def _print_run(s: BatchSummary) -> None:
     workers = f" with {s.workers} worker(s)" if s.workers else ""
-    console.print(f"{s.total} submissions: [green]{s.graded} graded[/], [red]{s.failed} failed"
-                  f"[/], {s.cached} cached, in {s.seconds:.1f} s{workers}", highlight=False)
+    console.print(
+        f"{s.total} submissions: [green]{s.graded} graded[/], [red]{s.failed} failed"
+        f"[/], {s.cached} cached, in {s.seconds:.1f} s{workers}",
+        highlight=False,
+    )
     if s.ignored:
-        console.print(f"[dim]ignored (not submissions): {', '.join(s.ignored[:20])}[/]",
-                      highlight=False)
+        console.print(
+            f"[dim]ignored (not submissions): {', '.join(s.ignored[:20])}[/]", highlight=False
+        )
     if s.grader_errors:
-        console.print(f"[red]grader errors (regraded on the next run): "
-                      f"{', '.join(s.grader_errors[:20])}[/]", highlight=False)
+        console.print(
+            f"[red]grader errors (regraded on the next run): {', '.join(s.grader_errors[:20])}[/]",
+            highlight=False,
+        )
     if s.not_finished:
-        console.print(f"[yellow]not finished: {len(s.not_finished)} submission(s); run the same "
-                      "command again to grade them (finished results are kept)[/]",
-                      highlight=False)
+        console.print(
+            f"[yellow]not finished: {len(s.not_finished)} submission(s); run the same "
+            "command again to grade them (finished results are kept)[/]",
+            highlight=False,
+        )
 
 
 def _print_reports(reports: Reports) -> None:
     console.print(render_summary(reports.stats, title=f"{reports.info.title} — class summary"))
     for path in reports.files:
         console.print(f"wrote {path}", highlight=False)
-    console.print("per student: result.json, feedback.md, feedback.html, "
-                  "gradescope/results.json", highlight=False)
+    console.print(
+        "per student: result.json, feedback.md, feedback.html, gradescope/results.json",
+        highlight=False,
+    )
     for warning in reports.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if reports.unreadable:
-        console.print(f"[red]corrupt results (regraded by the next `grade batch`): "
-                      f"{', '.join(reports.unreadable)}[/]", highlight=False)
+        console.print(
+            f"[red]corrupt results (regraded by the next `grade batch`): "
+            f"{', '.join(reports.unreadable)}[/]",
+            highlight=False,
+        )
 
 
 def _fail(exc: GraderError) -> NoReturn:

@@ -45,8 +45,10 @@ def build_reports(out: Path, *, histogram: bool = True) -> Reports:
     store = Store(out)
     info = store.info()
     if info is None:
-        raise GraderError(f"{out} holds no batch results (no .batch/info.json)",
-                          hint="run `grade batch ASSIGNMENT SUBMISSIONS --out OUT` first")
+        raise GraderError(
+            f"{out} holds no batch results (no .batch/info.json)",
+            hint="run `grade batch ASSIGNMENT SUBMISSIONS --out OUT` first",
+        )
     stats, junit, rows = ClassStats(max_points=info.max_points), JUnit(info), []
     for stored in store.results():
         write_feedback(stored, info)
@@ -71,8 +73,9 @@ def build_reports(out: Path, *, histogram: bool = True) -> Reports:
 
 def _histogram(store: Store, stats: ClassStats, info: BatchInfo) -> None:
     """Draw only when the scores changed (matplotlib costs a second to start)."""
-    key = hashlib.sha256(json.dumps(
-        [__version__, info.title, stats.max_points, sorted(stats.totals)]).encode()).hexdigest()
+    key = hashlib.sha256(
+        json.dumps([__version__, info.title, stats.max_points, sorted(stats.totals)]).encode()
+    ).hexdigest()
     marker, path = store.state() / "histogram.key", store.out / HISTOGRAM_PNG
     if path.is_file() and marker.is_file() and marker.read_text(encoding="utf-8") == key:
         return

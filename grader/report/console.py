@@ -9,8 +9,13 @@ from rich.text import Text
 
 from grader.results import GradeResult, Outcome, Status
 
-_STYLE = {Outcome.PASSED: "green", Outcome.PARTIAL: "yellow", Outcome.FAILED: "red",
-          Outcome.ERROR: "red", Outcome.SKIPPED: "dim"}
+_STYLE = {
+    Outcome.PASSED: "green",
+    Outcome.PARTIAL: "yellow",
+    Outcome.FAILED: "red",
+    Outcome.ERROR: "red",
+    Outcome.SKIPPED: "dim",
+}
 
 
 def render(result: GradeResult, console: Console) -> None:
@@ -20,8 +25,10 @@ def render(result: GradeResult, console: Console) -> None:
     if result.answers:
         console.print(_answers_table(result))
     for err in result.cell_errors:
-        console.print(f"[red]Cell {err.index + 1} raised {err.ename}[/]: {err.evalue}\n"
-                      f"[dim]{err.source_head}[/]")
+        console.print(
+            f"[red]Cell {err.index + 1} raised {err.ename}[/]: {err.evalue}\n"
+            f"[dim]{err.source_head}[/]"
+        )
     console.print(_next_steps(result))
 
 
@@ -40,8 +47,13 @@ def _tests_table(r: GradeResult) -> Table:
         table.add_column(col, overflow="fold")
     for t in r.tests:
         name = t.id.split("::")[-1] + (" (hidden)" if t.hidden else "")
-        table.add_row(t.component, name, Text(t.outcome.value, style=_STYLE[t.outcome]),
-                      f"{t.points:g}/{t.max_points:g}", t.message[:400])
+        table.add_row(
+            t.component,
+            name,
+            Text(t.outcome.value, style=_STYLE[t.outcome]),
+            f"{t.points:g}/{t.max_points:g}",
+            t.message[:400],
+        )
     return table
 
 
@@ -50,18 +62,30 @@ def _answers_table(r: GradeResult) -> Table:
     for col in ("question", "status", "points"):
         table.add_column(col, overflow="fold")
     for a in r.answers:
-        state = ("answered, awaits review" if a.needs_review else "answered") if a.answered \
+        state = (
+            ("answered, awaits review" if a.needs_review else "answered")
+            if a.answered
             else f"missing: {a.message}"
-        table.add_row(a.id, Text(state, style="green" if a.answered else "red"),
-                      f"{a.points:g}/{a.max_points:g}")
+        )
+        table.add_row(
+            a.id,
+            Text(state, style="green" if a.answered else "red"),
+            f"{a.points:g}/{a.max_points:g}",
+        )
     return table
 
 
 def _next_steps(r: GradeResult) -> Panel:
-    steps = [f"• {t.id.split('::')[-1]}: {t.message.splitlines()[0] if t.message else 'fix it'}"
-             for t in r.tests if not t.hidden and t.outcome in (Outcome.FAILED, Outcome.ERROR)]
-    steps += [f"• answer {a.id} in a markdown cell: **Ответ {a.id}:** … ({a.message})"
-              for a in r.answers if not a.answered]
+    steps = [
+        f"• {t.id.split('::')[-1]}: {t.message.splitlines()[0] if t.message else 'fix it'}"
+        for t in r.tests
+        if not t.hidden and t.outcome in (Outcome.FAILED, Outcome.ERROR)
+    ]
+    steps += [
+        f"• answer {a.id} in a markdown cell: **Ответ {a.id}:** … ({a.message})"
+        for a in r.answers
+        if not a.answered
+    ]
     if r.hidden_not_run:
         steps.append(_hidden_note(r))
     if r.needs_review:
@@ -74,5 +98,7 @@ def _next_steps(r: GradeResult) -> Panel:
 def _hidden_note(r: GradeResult) -> str:
     per = r.hidden_points_pending
     parts = ", ".join(f"{c}: {p:g}" for c, p in sorted(per.items()))
-    return (f"• NOT YOUR GRADE YET: {r.hidden_not_run} hidden checks worth "
-            f"{sum(per.values()):g} points ({parts}) run only at grading, on data you do not have")
+    return (
+        f"• NOT YOUR GRADE YET: {r.hidden_not_run} hidden checks worth "
+        f"{sum(per.values()):g} points ({parts}) run only at grading, on data you do not have"
+    )

@@ -20,17 +20,37 @@ def _cell(text: str) -> str:
 
 
 def header(info: BatchInfo) -> list[str]:
-    return ["student", "status", "total", "max", "late_penalty", "late_hours", "submitted_at",
-            *[f"{c.id} ({c.points:g})" for c in info.components],
-            "tests_passed", "tests_total", "review_needed", "message"]
+    return [
+        "student",
+        "status",
+        "total",
+        "max",
+        "late_penalty",
+        "late_hours",
+        "submitted_at",
+        *[f"{c.id} ({c.points:g})" for c in info.components],
+        "tests_passed",
+        "tests_total",
+        "review_needed",
+        "message",
+    ]
 
 
 def values(row: Row, info: BatchInfo) -> list[str]:
-    return [_cell(row.student), row.status, f"{row.total:g}", f"{row.max_points:g}",
-            f"{row.late_penalty:g}", f"{row.late_hours:g}", row.submitted_at,
-            *[f"{row.components.get(c.id, 0.0):g}" for c in info.components],
-            str(row.tests_passed), str(row.tests_total), "yes" if row.review_needed else "no",
-            _cell(row.message.replace("\n", " ")[:500])]
+    return [
+        _cell(row.student),
+        row.status,
+        f"{row.total:g}",
+        f"{row.max_points:g}",
+        f"{row.late_penalty:g}",
+        f"{row.late_hours:g}",
+        row.submitted_at,
+        *[f"{row.components.get(c.id, 0.0):g}" for c in info.components],
+        str(row.tests_passed),
+        str(row.tests_total),
+        "yes" if row.review_needed else "no",
+        _cell(row.message.replace("\n", " ")[:500]),
+    ]
 
 
 def render_csv(rows: Iterable[Row], info: BatchInfo) -> str:

@@ -20,8 +20,13 @@ from grader.report.gradebook import Lateness, lateness
 from grader.results import AnswerResult, GradeResult, Outcome, Status, TestResult
 
 EMBED_LIMIT = 2 * 1024 * 1024
-_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-                ".gif": "image/gif", ".webp": "image/webp"}
+_IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]!|<>~&])")
 
 
@@ -48,15 +53,18 @@ def sections(stored: Stored, info: BatchInfo) -> Sections:
     return Sections(
         title=f"{info.title}: feedback for {stored.student}",
         score=f"{r.points:g} / {(r.max_points or info.max_points):g}",
-        status=r.status, message=r.message,
+        status=r.status,
+        message=r.message,
         late=_late_text(r, lateness(stored, info), info),
         parts=[(c.title, f"{c.points:g} / {c.max_points:g}") for c in r.components],
         passed=[t for t in r.tests if t.outcome is Outcome.PASSED],
         partial=[t for t in r.tests if t.outcome is Outcome.PARTIAL],
         failed=[t for t in r.tests if t.outcome not in (Outcome.PASSED, Outcome.PARTIAL)],
         answers=list(r.answers),
-        cell_errors=[(f"Cell {e.index + 1} raised {e.ename}: {e.evalue}", e.source_head)
-                     for e in r.cell_errors],
+        cell_errors=[
+            (f"Cell {e.index + 1} raised {e.ename}: {e.evalue}", e.source_head)
+            for e in r.cell_errors
+        ],
         pictures=[n for n in r.artifacts if (stored.folder / ARTIFACTS / n).is_file()],
     )
 
@@ -114,8 +122,13 @@ def _code(text: str) -> str:
 
 def feedback_markdown(stored: Stored, info: BatchInfo) -> str:
     s = sections(stored, info)
-    out = [f"# {md_escape(s.title)}", "", f"**Score: {s.score}** · status: `{s.status.value}`",
-           "", md_escape(s.message)]
+    out = [
+        f"# {md_escape(s.title)}",
+        "",
+        f"**Score: {s.score}** · status: `{s.status.value}`",
+        "",
+        md_escape(s.message),
+    ]
     if s.late:
         out += ["", md_escape(s.late)]
     if s.parts:
@@ -126,8 +139,9 @@ def feedback_markdown(stored: Stored, info: BatchInfo) -> str:
     if s.answers:
         out += ["", "## Written answers", ""]
         for a in s.answers:
-            out.append(f"- {_code(a.id)} ({a.points:g} / {a.max_points:g}): "
-                       f"{md_escape(_answer_state(a))}")
+            out.append(
+                f"- {_code(a.id)} ({a.points:g} / {a.max_points:g}): {md_escape(_answer_state(a))}"
+            )
             if a.answered and a.text.strip():
                 out += ["", _fence(_clip(a.text), indent="  "), ""]
     if s.cell_errors:
@@ -164,9 +178,11 @@ def e(text: str) -> str:
 
 def feedback_html(stored: Stored, info: BatchInfo) -> str:
     s = sections(stored, info)
-    body = [f"<h1>{e(s.title)}</h1>",
-            f"<p><strong>Score: {e(s.score)}</strong> · status: <code>{e(s.status.value)}</code>"
-            f"</p><p class=msg>{e(s.message)}</p>"]
+    body = [
+        f"<h1>{e(s.title)}</h1>",
+        f"<p><strong>Score: {e(s.score)}</strong> · status: <code>{e(s.status.value)}</code>"
+        f"</p><p class=msg>{e(s.message)}</p>",
+    ]
     if s.late:
         body.append(f"<p>{e(s.late)}</p>")
     if s.parts:
@@ -176,10 +192,17 @@ def feedback_html(stored: Stored, info: BatchInfo) -> str:
     body += _html_tests("Partly passed", "part", "◐", s.partial)
     body += _html_tests("Not passed", "bad", "✗", s.failed)
     if s.answers:
-        items = "".join(f"<li><strong>{e(a.id)}</strong> ({a.points:g} / {a.max_points:g}): "
-                        f"{e(_answer_state(a))}" + (f"<blockquote class=msg>{e(_clip(a.text))}"
-                        "</blockquote>" if a.answered and a.text.strip() else "") + "</li>"
-                        for a in s.answers)
+        items = "".join(
+            f"<li><strong>{e(a.id)}</strong> ({a.points:g} / {a.max_points:g}): "
+            f"{e(_answer_state(a))}"
+            + (
+                f"<blockquote class=msg>{e(_clip(a.text))}</blockquote>"
+                if a.answered and a.text.strip()
+                else ""
+            )
+            + "</li>"
+            for a in s.answers
+        )
         body.append(f"<h2>Written answers</h2><ul>{items}</ul>")
     if s.cell_errors:
         items = "".join(f"<li>{e(h)}<pre>{e(src)}</pre></li>" for h, src in s.cell_errors)
@@ -187,9 +210,11 @@ def feedback_html(stored: Stored, info: BatchInfo) -> str:
     if s.pictures:
         imgs = "".join(_img(stored.folder / ARTIFACTS / n, n) for n in s.pictures)
         body.append(f"<h2>Pictures</h2>{imgs}")
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8>"
-            f"<meta name=viewport content='width=device-width'><title>{e(s.title)}</title>"
-            f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
+    return (
+        f"<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<meta name=viewport content='width=device-width'><title>{e(s.title)}</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )
 
 
 def _html_tests(title: str, css: str, mark: str, tests: list[TestResult]) -> list[str]:
@@ -197,8 +222,11 @@ def _html_tests(title: str, css: str, mark: str, tests: list[TestResult]) -> lis
         return []
     items = "".join(
         f"<li><span class={css}>{mark}</span> {e(test_name(t))} ({t.points:g} / "
-        f"{t.max_points:g})" + (f"<div class=msg>{e(t.message[:1500])}</div>" if t.message else "")
-        + "</li>" for t in tests)
+        f"{t.max_points:g})"
+        + (f"<div class=msg>{e(t.message[:1500])}</div>" if t.message else "")
+        + "</li>"
+        for t in tests
+    )
     return [f"<h2>{e(title)}</h2><ul>{items}</ul>"]
 
 
@@ -207,8 +235,10 @@ def _img(path: Path, name: str) -> str:
     kind = _IMAGE_TYPES.get(path.suffix.lower())
     if kind is not None and path.stat().st_size <= EMBED_LIMIT:
         data = base64.b64encode(path.read_bytes()).decode()
-        return f"<figure><img alt='{e(name)}' src='data:{kind};base64,{data}'>" \
-               f"<figcaption>{e(name)}</figcaption></figure>"
+        return (
+            f"<figure><img alt='{e(name)}' src='data:{kind};base64,{data}'>"
+            f"<figcaption>{e(name)}</figcaption></figure>"
+        )
     return f"<p><a href='{e(ARTIFACTS + '/' + quote(name))}'>{e(name)}</a></p>"
 
 

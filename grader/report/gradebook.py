@@ -58,12 +58,17 @@ def row_of(stored: Stored, info: BatchInfo) -> Row:
     late = lateness(stored, info)
     by_id = {c.id: c.points for c in r.components}
     return Row(
-        student=stored.student, status=r.status.value, total=r.points,
-        max_points=r.max_points or info.max_points, late_penalty=r.late_penalty,
+        student=stored.student,
+        status=r.status.value,
+        total=r.points,
+        max_points=r.max_points or info.max_points,
+        late_penalty=r.late_penalty,
         late_hours=late.hours,
         submitted_at=late.submitted_at.isoformat(timespec="seconds") if late.submitted_at else "",
         components={c.id: by_id.get(c.id, 0.0) for c in info.components},
         tests_passed=sum(t.outcome is Outcome.PASSED for t in r.tests),
-        tests_total=len(r.tests), review_needed=r.needs_review,
-        message=r.message, submission=r.submission,
+        tests_total=len(r.tests),
+        review_needed=r.needs_review,
+        message=r.message,
+        submission=r.submission,
     )

@@ -19,22 +19,37 @@ FOLDER = "gradescope"
 
 def gradescope_results(result: GradeResult, info: BatchInfo) -> dict[str, Any]:
     tests: list[dict[str, Any]] = [
-        {"name": test_name(t), "score": t.points, "max_score": t.max_points,
-         "output": t.message or t.outcome.value,
-         "visibility": "after_published" if t.hidden else "visible"}
+        {
+            "name": test_name(t),
+            "score": t.points,
+            "max_score": t.max_points,
+            "output": t.message or t.outcome.value,
+            "visibility": "after_published" if t.hidden else "visible",
+        }
         for t in result.tests
     ]
     tests += [
-        {"name": f"Written answer {a.id}", "score": a.points, "max_score": a.max_points,
-         "output": ("answered; awaits review" if a.needs_review else "answered") if a.answered
-         else f"missing: {a.message}", "visibility": "visible"}
+        {
+            "name": f"Written answer {a.id}",
+            "score": a.points,
+            "max_score": a.max_points,
+            "output": ("answered; awaits review" if a.needs_review else "answered")
+            if a.answered
+            else f"missing: {a.message}",
+            "visibility": "visible",
+        }
         for a in result.answers
     ]
     output = [f"{info.title}: {result.status.value}. {result.message}"]
     if result.late_penalty:
         output.append(f"Late penalty: -{result.late_penalty:g} points.")
-    return {"score": result.points, "output": "\n".join(output), "tests": tests,
-            "visibility": "visible", "stdout_visibility": "hidden"}
+    return {
+        "score": result.points,
+        "output": "\n".join(output),
+        "tests": tests,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+    }
 
 
 def write_gradescope(stored: Stored, info: BatchInfo) -> Path:

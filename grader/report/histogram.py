@@ -15,14 +15,21 @@ def write_histogram(stats: ClassStats, path: Path, *, title: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise GraderError("matplotlib is not installed, so histogram.png cannot be drawn",
-                          hint="pip install matplotlib") from exc
+        raise GraderError(
+            "matplotlib is not installed, so histogram.png cannot be drawn",
+            hint="pip install matplotlib",
+        ) from exc
     bins = stats.distribution()
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     try:
         width = bins[0][1] - bins[0][0]
-        ax.bar([low for low, _, _ in bins], [c for _, _, c in bins], width=width * 0.95,
-               align="edge", color="#3b82f6")
+        ax.bar(
+            [low for low, _, _ in bins],
+            [c for _, _, c in bins],
+            width=width * 0.95,
+            align="edge",
+            color="#3b82f6",
+        )
         ax.set_xlim(0, bins[-1][1])
         ax.set_xlabel(f"points (of {stats.max_points:g})")
         ax.set_ylabel("submissions")

@@ -19,10 +19,14 @@ def gradebook(rows: Iterable[Row], info: BatchInfo) -> dict[str, Any]:
     return {
         "schema_version": GRADEBOOK_SCHEMA,
         "grader": __version__,
-        "assignment": {"id": info.assignment, "title": info.title, "version": info.version,
-                       "max_points": info.max_points,
-                       "deadline": info.late.deadline.isoformat() if info.late.deadline else None,
-                       "components": [c.model_dump() for c in info.components]},
+        "assignment": {
+            "id": info.assignment,
+            "title": info.title,
+            "version": info.version,
+            "max_points": info.max_points,
+            "deadline": info.late.deadline.isoformat() if info.late.deadline else None,
+            "components": [c.model_dump() for c in info.components],
+        },
         "students": [{**asdict(row), "review_needed": row.review_needed} for row in rows],
     }
 

@@ -31,8 +31,9 @@ class JUnit:
 
     def add(self, stored: Stored) -> None:
         r = stored.result
-        suite = ET.SubElement(self.root, "testsuite", name=clean(stored.student),
-                              time=f"{r.timings.total_s:.3f}")
+        suite = ET.SubElement(
+            self.root, "testsuite", name=clean(stored.student), time=f"{r.timings.total_s:.3f}"
+        )
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         if r.status not in (Status.GRADED, Status.MISSING_NAMES) or not r.tests:
             case = self._case(suite, stored.student, "submission", counts)
@@ -58,16 +59,23 @@ class JUnit:
             suite.set(key, str(value))
             self.totals[key] += value
 
-    def _case(self, suite: ET.Element, classname: str, name: str,
-              counts: dict[str, int]) -> ET.Element:
+    def _case(
+        self, suite: ET.Element, classname: str, name: str, counts: dict[str, int]
+    ) -> ET.Element:
         counts["tests"] += 1
-        return ET.SubElement(suite, "testcase", classname=clean(classname), name=clean(name),
-                             time="0")
+        return ET.SubElement(
+            suite, "testcase", classname=clean(classname), name=clean(name), time="0"
+        )
 
-    def _problem(self, case: ET.Element, kind: str, label: str, text: str,
-                 counts: dict[str, int]) -> None:
-        node = ET.SubElement(case, kind, message=clean(text.splitlines()[0][:500] if text
-                                                       else label), type=clean(label))
+    def _problem(
+        self, case: ET.Element, kind: str, label: str, text: str, counts: dict[str, int]
+    ) -> None:
+        node = ET.SubElement(
+            case,
+            kind,
+            message=clean(text.splitlines()[0][:500] if text else label),
+            type=clean(label),
+        )
         node.text = clean(text)
         counts["failures" if kind == "failure" else "errors"] += 1
 

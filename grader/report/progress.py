@@ -45,20 +45,33 @@ class BatchProgress:
         self.slots: dict[int, tuple[str, float, str]] = {}
         self.done = 0
         self.total = 0
-        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
-                            console=console)
+        self.bar = Progress(
+            TextColumn("grading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        )
         self.task = self.bar.add_task("grading", total=None)
-        self.live = Live(self, console=console, refresh_per_second=4, transient=False) \
-            if self.live_mode else None
+        self.live = (
+            Live(self, console=console, refresh_per_second=4, transient=False)
+            if self.live_mode
+            else None
+        )
 
     def __enter__(self) -> BatchProgress:
         if self.live is not None:
             self.live.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self.live is not None:
             self.slots.clear()
             self.live.refresh()
@@ -68,8 +81,10 @@ class BatchProgress:
         if isinstance(event, Planned):
             self.total = event.to_grade
             self.bar.update(self.task, total=event.to_grade)
-            self._line(f"{event.total} submissions: {event.cached} from the cache, "
-                       f"{event.to_grade} to grade with {event.workers} worker(s)")
+            self._line(
+                f"{event.total} submissions: {event.cached} from the cache, "
+                f"{event.to_grade} to grade with {event.workers} worker(s)"
+            )
         elif isinstance(event, Started):
             gpu = f" gpu {event.gpu}" if event.gpu else ""
             self.slots[event.slot] = (event.student, time.monotonic(), f"starting{gpu}")
@@ -79,8 +94,10 @@ class BatchProgress:
         elif isinstance(event, Finished):
             self._finished(event)
         elif isinstance(event, Stopping):
-            self._line(f"[yellow]stopping: {event.running} running submission(s) are stopped "
-                       "and cleaned up; finished results are kept[/]")
+            self._line(
+                f"[yellow]stopping: {event.running} running submission(s) are stopped "
+                "and cleaned up; finished results are kept[/]"
+            )
 
     def _finished(self, event: Finished) -> None:
         self.counts[event.outcome] += 1
@@ -91,18 +108,24 @@ class BatchProgress:
         self.bar.update(self.task, completed=self.done)
         if self.live is None:
             style = _STYLE[event.outcome]
-            self._line(f"[{self.done}/{self.total}] {event.student}: [{style}]"
-                       f"{event.status.value}[/] {event.points:g}/{event.max_points:g} "
-                       f"({event.seconds:.1f} s)")
+            self._line(
+                f"[{self.done}/{self.total}] {event.student}: [{style}]"
+                f"{event.status.value}[/] {event.points:g}/{event.max_points:g} "
+                f"({event.seconds:.1f} s)"
+            )
 
     def _line(self, text: str) -> None:
         self.console.print(text, highlight=False)
 
     def counters(self) -> Text:
         return Text.assemble(
-            ("graded ", ""), (str(self.counts[Outcome.GRADED]), "bold green"),
-            (" · failed ", ""), (str(self.counts[Outcome.FAILED]), "bold red"),
-            (" · cached ", ""), (str(self.counts[Outcome.CACHED]), "bold"))
+            ("graded ", ""),
+            (str(self.counts[Outcome.GRADED]), "bold green"),
+            (" · failed ", ""),
+            (str(self.counts[Outcome.FAILED]), "bold red"),
+            (" · cached ", ""),
+            (str(self.counts[Outcome.CACHED]), "bold"),
+        )
 
     def workers(self) -> Table:
         table = Table(show_header=True, box=None, padding=(0, 2))

@@ -60,12 +60,15 @@ def render_summary(stats: ClassStats, *, title: str) -> RenderableType:
     if not stats.count:
         return Panel("no results yet", title=title)
     t = stats.totals
-    head = Text(f"{stats.count} submissions · mean {statistics.fmean(t):.2f} · median "
-                f"{statistics.median(t):g} · min {min(t):g} · max {max(t):g} "
-                f"(of {stats.max_points:g}) · {stats.review_needed} need review · "
-                f"{stats.late} late")
-    return Panel(Group(head, _distribution(stats), _statuses(stats), _most_failed(stats)),
-                 title=title)
+    head = Text(
+        f"{stats.count} submissions · mean {statistics.fmean(t):.2f} · median "
+        f"{statistics.median(t):g} · min {min(t):g} · max {max(t):g} "
+        f"(of {stats.max_points:g}) · {stats.review_needed} need review · "
+        f"{stats.late} late"
+    )
+    return Panel(
+        Group(head, _distribution(stats), _statuses(stats), _most_failed(stats)), title=title
+    )
 
 
 def _distribution(stats: ClassStats) -> Table:
@@ -99,11 +102,17 @@ def summary_markdown(stats: ClassStats, *, title: str) -> str:
     if not stats.count:
         return f"# {title}\n\nno results yet\n"
     t = stats.totals
-    out = [f"# {title}", "", f"- submissions: {stats.count}",
-           f"- mean {statistics.fmean(t):.2f}, median {statistics.median(t):g}, "
-           f"min {min(t):g}, max {max(t):g} (of {stats.max_points:g})",
-           f"- need review: {stats.review_needed}; late: {stats.late}", "",
-           "| status | submissions |", "|---|---|"]
+    out = [
+        f"# {title}",
+        "",
+        f"- submissions: {stats.count}",
+        f"- mean {statistics.fmean(t):.2f}, median {statistics.median(t):g}, "
+        f"min {min(t):g}, max {max(t):g} (of {stats.max_points:g})",
+        f"- need review: {stats.review_needed}; late: {stats.late}",
+        "",
+        "| status | submissions |",
+        "|---|---|",
+    ]
     out += [f"| {s} | {c} |" for s, c in stats.statuses.most_common()]
     out += ["", "| most failed test | failed | of |", "|---|---|---|"]
     out += [f"| {n} | {c} | {stats.ran[n]} |" for n, c in stats.failed.most_common(10)]

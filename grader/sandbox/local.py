@@ -43,12 +43,20 @@ class LocalSandbox:
         env = kernel_env(request, home=str(request.workdir))
         cpu_seconds = math.ceil(limits.total_timeout * max(1.0, limits.cpus)) + 30
         argv = [
-            self.python, "-I", "-S", str(Path(launch.__file__)),
-            "--memory-mb", str(limits.memory_mb),
-            "--cpu-seconds", str(cpu_seconds),
-            "--pids", str(_user_tasks() + limits.pids),
-            "--file-mb", str(limits.disk_mb),
-            "--cwd", str(request.workdir),
+            self.python,
+            "-I",
+            "-S",
+            str(Path(launch.__file__)),
+            "--memory-mb",
+            str(limits.memory_mb),
+            "--cpu-seconds",
+            str(cpu_seconds),
+            "--pids",
+            str(_user_tasks() + limits.pids),
+            "--file-mb",
+            str(limits.disk_mb),
+            "--cwd",
+            str(request.workdir),
         ]
         for key, value in env.items():
             argv += ["--env", f"{key}={value}"]

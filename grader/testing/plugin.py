@@ -75,8 +75,16 @@ class GraderPlugin:
         hidden = self.hidden_dir is not None and _under(Path(str(item.path)), self.hidden_dir)
         doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
         if mark is None:
-            return Recorded(item.nodeid, 0.0, "", "", hidden, "error",
-                            "test has no @pytest.mark.points(...) marker", invalid=True)
+            return Recorded(
+                item.nodeid,
+                0.0,
+                "",
+                "",
+                hidden,
+                "error",
+                "test has no @pytest.mark.points(...) marker",
+                invalid=True,
+            )
         points = float(mark.args[0]) if mark.args else float(mark.kwargs.get("n", 0))
         hint = str(mark.kwargs.get("hint", "") or (doc[0] if doc else ""))
         return Recorded(item.nodeid, points, str(mark.kwargs.get("component", "")), hint, hidden)

@@ -37,8 +37,14 @@ def run_tests(
     Without ``hidden``, hidden tests are still collected, to count them, but never run.
     """
     hidden_dir = spec.path(spec.tests.hidden)
-    plugin = GraderPlugin(spec=spec, bridge=bridge, hidden_dir=hidden_dir, run_hidden=hidden,
-                          answer_texts=answers or {}, artifacts_dir=artifacts)
+    plugin = GraderPlugin(
+        spec=spec,
+        bridge=bridge,
+        hidden_dir=hidden_dir,
+        run_hidden=hidden,
+        answer_texts=answers or {},
+        artifacts_dir=artifacts,
+    )
     dirs = test_dirs(spec)
     if not dirs:
         return plugin
@@ -46,11 +52,26 @@ def run_tests(
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
         args = [
-            *map(str, dirs), "-c", str(ini), "--rootdir", str(spec.root),
-            "--confcutdir", str(spec.root), "--import-mode=importlib",
-            "-p", "no:cacheprovider", "-p", "no:stepwise",
-            "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception",
-            "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            *map(str, dirs),
+            "-c",
+            str(ini),
+            "--rootdir",
+            str(spec.root),
+            "--confcutdir",
+            str(spec.root),
+            "--import-mode=importlib",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:stepwise",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:unraisableexception",
+            "-p",
+            "no:threadexception",
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
             *(["--collect-only"] if collect_only else []),
         ]
         with _quiet() as log, _forget_modules(dirs), _no_plugin_autoload():

@@ -38,8 +38,9 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
         store.save(job.student, result, record_for(job, 0.3, "fake"))
         with (config.out / "jobs.log").open("a") as fh:
             fh.write(json.dumps([job.student, job.gpu, started, time.time(), job.attempt]) + "\n")
-        conn.send(("done", Done(job.student, result.status, result.points, 1.0, 0.3,
-                                result.message)))
+        conn.send(
+            ("done", Done(job.student, result.status, result.points, 1.0, 0.3, result.message))
+        )
 
 
 def _behave(job: Job, config: WorkerConfig, assignment: str) -> GradeResult:
@@ -50,5 +51,12 @@ def _behave(job: Job, config: WorkerConfig, assignment: str) -> GradeResult:
         kernel = subprocess.Popen(["sleep", "600"], start_new_session=True)
         (config.out / "hang.pid").write_text(str(kernel.pid))
         time.sleep(600)
-    return GradeResult(assignment=assignment, assignment_version="1", submission=str(job.source),
-                       status=Status.GRADED, message="graded", points=1.0, max_points=1.0)
+    return GradeResult(
+        assignment=assignment,
+        assignment_version="1",
+        submission=str(job.source),
+        status=Status.GRADED,
+        message="graded",
+        points=1.0,
+        max_points=1.0,
+    )

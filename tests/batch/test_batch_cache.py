@@ -46,15 +46,26 @@ def test_submission_digest_covers_the_other_files(tmp_path: Path) -> None:
 def test_key_depends_on_every_input() -> None:
     base = {"submission": "s", "assignment": "a", "hidden": True, "submitted_at": None}
     keys = {cache_key(**base)}  # type: ignore[arg-type]
-    for change in ({"submission": "s2"}, {"assignment": "a2"}, {"hidden": False},
-                   {"submitted_at": datetime(2026, 1, 1, tzinfo=UTC)}):
+    for change in (
+        {"submission": "s2"},
+        {"assignment": "a2"},
+        {"hidden": False},
+        {"submitted_at": datetime(2026, 1, 1, tzinfo=UTC)},
+    ):
         keys.add(cache_key(**{**base, **change}))  # type: ignore[arg-type]
     assert len(keys) == 5
 
 
 def _result(status: Status = Status.GRADED) -> GradeResult:
-    return GradeResult(assignment="tiny", assignment_version="1", submission="x",
-                       status=status, message="m", points=1, max_points=4)
+    return GradeResult(
+        assignment="tiny",
+        assignment_version="1",
+        submission="x",
+        status=status,
+        message="m",
+        points=1,
+        max_points=4,
+    )
 
 
 def _record(key: str) -> Record:
@@ -85,10 +96,13 @@ def test_lock_refuses_a_second_batch_and_names_the_holder(tmp_path: Path) -> Non
 
 
 def test_lock_is_held_across_processes_and_freed_when_the_holder_dies(tmp_path: Path) -> None:
-    code = ("import sys, time; from pathlib import Path; from grader.batch.lock import BatchLock\n"
-            "with BatchLock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)
+    code = (
+        "import sys, time; from pathlib import Path; from grader.batch.lock import BatchLock\n"
+        "with BatchLock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with pytest.raises(BatchLocked, match=f"pid {holder.pid}"), BatchLock(tmp_path):

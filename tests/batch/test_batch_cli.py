@@ -25,8 +25,19 @@ OLD = 1790000000  # before the fixture deadline
 
 
 def grade_batch(assignment: Path, root: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "grader.cli", "batch", str(assignment), str(root),
-            "--out", str(out), "--backend", "local", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "grader.cli",
+        "batch",
+        str(assignment),
+        str(root),
+        "--out",
+        str(out),
+        "--backend",
+        "local",
+        *extra,
+    ]
 
 
 def start(cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -54,8 +65,10 @@ def kill_tree(proc: subprocess.Popen[bytes]) -> None:
 
 
 def finished(out: Path) -> dict[str, int]:
-    return {p.parent.name: (p.parent / "result.json").stat().st_mtime_ns
-            for p in out.glob("*/batch.json")}
+    return {
+        p.parent.name: (p.parent / "result.json").stat().st_mtime_ns
+        for p in out.glob("*/batch.json")
+    }
 
 
 def run_log(out: Path) -> list[str]:
@@ -66,8 +79,9 @@ def run_log(out: Path) -> list[str]:
 
 def test_killed_batch_resumes_with_every_result_exactly_once(tmp_path: Path) -> None:
     assignment = make_course(tmp_path / "course")
-    students = {f"s{i}.ipynb": "graded/full_marks" if i % 2 else "graded/broken_honest"
-                for i in range(1, 7)}
+    students = {
+        f"s{i}.ipynb": "graded/full_marks" if i % 2 else "graded/broken_honest" for i in range(1, 7)
+    }
     root = build_class(tmp_path / "class", students)  # type: ignore[arg-type]
     for p in root.iterdir():
         os.utime(p, (OLD, OLD))
@@ -79,8 +93,9 @@ def test_killed_batch_resumes_with_every_result_exactly_once(tmp_path: Path) -> 
         kill_tree(proc)
     before = finished(out)
     assert 2 <= len(before) < 6
-    rerun = subprocess.run(grade_batch(assignment, root, out, "-j", "1"), capture_output=True,
-                           text=True, timeout=180)
+    rerun = subprocess.run(
+        grade_batch(assignment, root, out, "-j", "1"), capture_output=True, text=True, timeout=180
+    )
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"{len(before)} cached" in rerun.stdout
     store = Store(out)
@@ -94,7 +109,8 @@ def test_killed_batch_resumes_with_every_result_exactly_once(tmp_path: Path) -> 
     assert set(log) | set(before) == set(after)
     rows = json.loads((out / "gradebook.json").read_text())["students"]
     assert {r["student"]: r["total"] for r in rows} == {
-        f"s{i}": 4.0 if i % 2 else 0.0 for i in range(1, 7)}
+        f"s{i}": 4.0 if i % 2 else 0.0 for i in range(1, 7)
+    }
 
 
 @pytest.mark.parametrize("how", ["ctrl_c", "sigterm"])
@@ -130,13 +146,16 @@ def test_a_second_batch_on_the_same_folder_is_refused(tmp_path: Path) -> None:
     assignment = make_course(tmp_path / "course")
     root = build_class(tmp_path / "class", {"a.ipynb": "graded/full_marks"})
     out = tmp_path / "out"
-    code = ("import sys, time; from pathlib import Path; from grader.batch.lock import BatchLock\n"
-            "with BatchLock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)")
+    code = (
+        "import sys, time; from pathlib import Path; from grader.batch.lock import BatchLock\n"
+        "with BatchLock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"locked"
-        second = subprocess.run(grade_batch(assignment, root, out), capture_output=True,
-                                text=True, timeout=60)
+        second = subprocess.run(
+            grade_batch(assignment, root, out), capture_output=True, text=True, timeout=60
+        )
     finally:
         holder.kill()
         holder.wait()

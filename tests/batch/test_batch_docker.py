@@ -35,15 +35,19 @@ def _orphans() -> set[str]:
 
     client = docker.from_env()
     found = client.containers.list(all=True, filters={"label": "dl-grader.sandbox"})
-    return {c.id for c in found
-            if not Path(f"/proc/{c.labels.get('dl-grader.pid', '0')}").exists()}
+    return {c.id for c in found if not Path(f"/proc/{c.labels.get('dl-grader.pid', '0')}").exists()}
 
 
 @pytest.mark.usefixtures("docker_ready")
 def test_docker_batch_grades_caches_and_cleans_up(spec: Assignment, tmp_path: Path) -> None:
-    root = build_class(tmp_path / "class", {"good.ipynb": "graded/full_marks",
-                                            "exits.ipynb": "crashed/os_exit",
-                                            "loop.ipynb": "timeout/infinite_loop_cell"})
+    root = build_class(
+        tmp_path / "class",
+        {
+            "good.ipynb": "graded/full_marks",
+            "exits.ipynb": "crashed/os_exit",
+            "loop.ipynb": "timeout/infinite_loop_cell",
+        },
+    )
     for p in root.iterdir():
         os.utime(p, (1790000000, 1790000000))
     before = _orphans()
@@ -52,9 +56,10 @@ def test_docker_batch_grades_caches_and_cleans_up(spec: Assignment, tmp_path: Pa
     first = run_batch(spec, root, out=out, options=options)
     assert not first.grader_errors, first
     build_reports(out, histogram=False)
-    rows = {r["student"]: (r["status"], r["total"])
-            for r in json.loads((out / "gradebook.json").read_text())["students"]}
-    assert rows == {"good": ("graded", 4.0), "exits": ("crashed", 0.0),
-                    "loop": ("timeout", 0.0)}
+    rows = {
+        r["student"]: (r["status"], r["total"])
+        for r in json.loads((out / "gradebook.json").read_text())["students"]
+    }
+    assert rows == {"good": ("graded", 4.0), "exits": ("crashed", 0.0), "loop": ("timeout", 0.0)}
     assert run_batch(spec, root, out=out, options=options).cached == 3
     assert _orphans() <= before

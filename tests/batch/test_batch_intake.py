@@ -22,23 +22,33 @@ def by_student(entries: list[Entry]) -> dict[str, Entry]:
     return {e.student: e for e in entries}
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("ivanov", "ivanov"),
-    ("Иванов Иван", "Иванов_Иван"),
-    ("Ivan Ivanov_1234567_assignsubmission_file_", "Ivan_Ivanov_1234567"),
-    ("../../etc", "etc"),
-    ("a/b\\c:d*e", "a_b_c_d_e"),
-    ("...", "unnamed"),
-    ("gradebook.csv", "gradebook.csv_"),
-    (".hidden", "hidden"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ivanov", "ivanov"),
+        ("Иванов Иван", "Иванов_Иван"),
+        ("Ivan Ivanov_1234567_assignsubmission_file_", "Ivan_Ivanov_1234567"),
+        ("../../etc", "etc"),
+        ("a/b\\c:d*e", "a_b_c_d_e"),
+        ("...", "unnamed"),
+        ("gradebook.csv", "gradebook.csv_"),
+        (".hidden", "hidden"),
+    ],
+)
 def test_student_ids_are_safe_folder_names(raw: str, expected: str) -> None:
     assert student_id(raw) == expected
 
 
 def test_folders_and_named_notebooks_mixed(make_class: ClassMaker, tmp_path: Path) -> None:
-    root = make_class({"ivanov/tiny.ipynb": GOOD, "ivanov/data.csv": GOOD,
-                       "petrov.ipynb": GOOD, "notes.txt": GOOD, ".DS_Store": GOOD})
+    root = make_class(
+        {
+            "ivanov/tiny.ipynb": GOOD,
+            "ivanov/data.csv": GOOD,
+            "petrov.ipynb": GOOD,
+            "notes.txt": GOOD,
+            ".DS_Store": GOOD,
+        }
+    )
     got = read_class(root, manifest=None, scratch=tmp_path / "scratch")
     entries = by_student(got.entries)
     assert sorted(entries) == ["ivanov", "petrov"]
@@ -79,16 +89,21 @@ def _zip(path: Path, members: dict[str, Path], when: tuple[int, ...]) -> Path:
 
 def test_lms_zip_with_wrapping_folder_and_moodle_names(tmp_path: Path) -> None:
     good = fixture_nb(GOOD)
-    archive = _zip(tmp_path / "hw1.zip", {
-        "hw1/Ivan Ivanov_101_assignsubmission_file_/tiny.ipynb": good,
-        "hw1/Petr Petrov_102_assignsubmission_file_/tiny.ipynb": good,
-        "hw1/sidorov.ipynb": good,
-    }, (2026, 10, 2, 12, 30, 0))
+    archive = _zip(
+        tmp_path / "hw1.zip",
+        {
+            "hw1/Ivan Ivanov_101_assignsubmission_file_/tiny.ipynb": good,
+            "hw1/Petr Petrov_102_assignsubmission_file_/tiny.ipynb": good,
+            "hw1/sidorov.ipynb": good,
+        },
+        (2026, 10, 2, 12, 30, 0),
+    )
     got = read_class(archive, manifest=None, scratch=tmp_path / "scratch")
     entries = by_student(got.entries)
     assert sorted(entries) == ["Ivan_Ivanov_101", "Petr_Petrov_102", "sidorov"]
-    assert all(e.source is not None and e.source.is_relative_to(tmp_path / "scratch")
-               for e in got.entries)
+    assert all(
+        e.source is not None and e.source.is_relative_to(tmp_path / "scratch") for e in got.entries
+    )
     assert not (tmp_path / "escape.ipynb").exists()
     stamp = entries["sidorov"].submitted_at
     assert stamp is not None and stamp.tzinfo is not None
@@ -105,20 +120,24 @@ def test_a_broken_class_zip_is_a_clear_error(tmp_path: Path) -> None:
 def test_manifest_gives_names_times_and_chooses_among_duplicates(
     make_class: ClassMaker, tmp_path: Path
 ) -> None:
-    root = make_class({"a1.ipynb": GOOD, "ivanov.ipynb": GOOD, "ivanov/tiny.ipynb": GOOD,
-                       "other.ipynb": GOOD})
+    root = make_class(
+        {"a1.ipynb": GOOD, "ivanov.ipynb": GOOD, "ivanov/tiny.ipynb": GOOD, "other.ipynb": GOOD}
+    )
     manifest = tmp_path / "manifest.csv"
     manifest.write_text(
         "student,file,submitted_at\n"
         "Petrov,a1.ipynb,2026-10-03T10:00:00+03:00\n"
         "ivanov,ivanov.ipynb,2026-10-01 20:00\n"
-        "ghost,ghost.ipynb,\n", encoding="utf-8")
+        "ghost,ghost.ipynb,\n",
+        encoding="utf-8",
+    )
     got = read_class(root, manifest=manifest, scratch=tmp_path / "s")
     entries = by_student(got.entries)
     assert sorted(entries) == ["Petrov", "ghost", "ivanov", "other"]
     assert entries["Petrov"].source == root / "a1.ipynb"
     assert entries["Petrov"].submitted_at == datetime(
-        2026, 10, 3, 10, tzinfo=timezone(timedelta(hours=3)))
+        2026, 10, 3, 10, tzinfo=timezone(timedelta(hours=3))
+    )
     assert entries["Petrov"].time_from == "manifest"
     assert entries["ivanov"].verdict is None and entries["ivanov"].source == root / "ivanov.ipynb"
     assert "ivanov" in got.ignored  # the folder the manifest did not choose
@@ -139,10 +158,15 @@ def test_manifest_errors_name_the_line(make_class: ClassMaker, tmp_path: Path) -
 
 def test_times_come_from_git_commits(make_class: ClassMaker, tmp_path: Path) -> None:
     root = make_class({"ivanov.ipynb": GOOD, "petrov/tiny.ipynb": GOOD, "new.ipynb": GOOD})
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-           "GIT_COMMITTER_DATE": "2026-10-02T01:00:00+03:00",
-           "GIT_AUTHOR_DATE": "2026-10-02T01:00:00+03:00"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "GIT_COMMITTER_DATE": "2026-10-02T01:00:00+03:00",
+        "GIT_AUTHOR_DATE": "2026-10-02T01:00:00+03:00",
+    }
     run = {"cwd": root, "env": env, "check": True, "capture_output": True}
     subprocess.run(["git", "init", "-q"], **run)  # type: ignore[call-overload]
     subprocess.run(["git", "add", "ivanov.ipynb", "petrov"], **run)  # type: ignore[call-overload]

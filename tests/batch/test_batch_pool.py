@@ -40,16 +40,27 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_dead_and_stuck_workers_cost_only_their_submission(spec: Assignment,
-                                                           tmp_path: Path) -> None:
+def test_dead_and_stuck_workers_cost_only_their_submission(
+    spec: Assignment, tmp_path: Path
+) -> None:
     root = _class(tmp_path / "class", "ok1", "crash", "flaky", "hang", "ok2")
     events: list[Event] = []
-    summary = run_batch(spec, root, out=tmp_path / "out", on_event=events.append,
-                        options=BatchOptions(backend=Backend.LOCAL, jobs=2, hard_timeout=3))
+    summary = run_batch(
+        spec,
+        root,
+        out=tmp_path / "out",
+        on_event=events.append,
+        options=BatchOptions(backend=Backend.LOCAL, jobs=2, hard_timeout=3),
+    )
     store = Store(tmp_path / "out")
     status = {s.student: s.result.status for s in store.results()}
-    assert status == {"ok1": Status.GRADED, "ok2": Status.GRADED, "flaky": Status.GRADED,
-                      "crash": Status.GRADER_ERROR, "hang": Status.GRADER_ERROR}
+    assert status == {
+        "ok1": Status.GRADED,
+        "ok2": Status.GRADED,
+        "flaky": Status.GRADED,
+        "crash": Status.GRADER_ERROR,
+        "hang": Status.GRADER_ERROR,
+    }
     assert "died twice" in store.load("crash").result.message  # type: ignore[union-attr]
     assert "longer than 3 s" in store.load("hang").result.message  # type: ignore[union-attr]
     assert sorted(summary.grader_errors) == ["crash", "hang"]
@@ -67,14 +78,16 @@ def test_grader_errors_are_retried_on_the_next_run(spec: Assignment, tmp_path: P
     events: list[Event] = []
     run_batch(spec, root, out=tmp_path / "out", options=options, on_event=events.append)
     assert next(e for e in events if isinstance(e, Planned)).cached == 1
-    assert [e.student for e in events if isinstance(e, Finished)
-            and e.outcome is not Outcome.CACHED] == ["error1"]
+    assert [
+        e.student for e in events if isinstance(e, Finished) and e.outcome is not Outcome.CACHED
+    ] == ["error1"]
 
 
 def test_a_batch_that_only_fails_stops_early(spec: Assignment, tmp_path: Path) -> None:
     root = _class(tmp_path / "class", *[f"error{i}" for i in range(8)])
-    summary = run_batch(spec, root, out=tmp_path / "out",
-                        options=BatchOptions(backend=Backend.LOCAL, jobs=1))
+    summary = run_batch(
+        spec, root, out=tmp_path / "out", options=BatchOptions(backend=Backend.LOCAL, jobs=1)
+    )
     assert "fake failure" in summary.aborted
     assert len(summary.grader_errors) == 3 and len(summary.not_finished) == 5
 
@@ -85,28 +98,32 @@ def test_gpus_are_handed_out_k_at_a_time(tmp_path: Path, spec: Assignment) -> No
     gpu_spec = load_assignment(spec.root)
     root = _class(tmp_path / "class", *[f"s{i}" for i in range(8)])
     out = tmp_path / "out"
-    run_batch(gpu_spec, root, out=out, options=BatchOptions(
-        backend=Backend.LOCAL, jobs=4, gpus=("0", "1"), per_gpu=1))
+    run_batch(
+        gpu_spec,
+        root,
+        out=out,
+        options=BatchOptions(backend=Backend.LOCAL, jobs=4, gpus=("0", "1"), per_gpu=1),
+    )
     jobs = [json.loads(line) for line in (out / "jobs.log").read_text().splitlines()]
     assert len(jobs) == 8 and {gpu for _, gpu, *_ in jobs} == {"0", "1"}
     for gpu in ("0", "1"):
         spans = sorted((start, end) for _, g, start, end, _ in jobs if g == gpu)
-        assert all(a[1] <= b[0] + 0.05 for a, b in itertools.pairwise(spans)), \
+        assert all(a[1] <= b[0] + 0.05 for a, b in itertools.pairwise(spans)), (
             f"two submissions shared GPU {gpu}"
+        )
 
 
 def test_no_gpu_for_specs_without_gpu(spec: Assignment, tmp_path: Path) -> None:
     root = _class(tmp_path / "class", "a", "b")
     out = tmp_path / "out"
-    run_batch(spec, root, out=out, options=BatchOptions(
-        backend=Backend.LOCAL, jobs=2, gpus=("0",)))
-    assert {gpu for _, gpu, *_ in map(json.loads, (out / "jobs.log").read_text().splitlines())
-            } == {None}
+    run_batch(spec, root, out=out, options=BatchOptions(backend=Backend.LOCAL, jobs=2, gpus=("0",)))
+    assert {gpu for _, gpu, *_ in map(json.loads, (out / "jobs.log").read_text().splitlines())} == {
+        None
+    }
     assert os.path.exists(out / "a" / "result.json")
 
 
-def test_what_changed_is_regraded_and_force_regrades_all(spec: Assignment,
-                                                         tmp_path: Path) -> None:
+def test_what_changed_is_regraded_and_force_regrades_all(spec: Assignment, tmp_path: Path) -> None:
     root, out = _class(tmp_path / "class", "a", "b"), tmp_path / "out"
     options = BatchOptions(backend=Backend.LOCAL, jobs=2)
 
@@ -127,6 +144,8 @@ def test_what_changed_is_regraded_and_force_regrades_all(spec: Assignment,
     (root / "c.ipynb").write_text("{}")
     assert run() == (2, 1)
     assert run(hidden=False) == (3, 0)
-    log = [json.loads(line)["student"]
-           for line in (out / ".batch" / "runs.jsonl").read_text().splitlines()]
+    log = [
+        json.loads(line)["student"]
+        for line in (out / ".batch" / "runs.jsonl").read_text().splitlines()
+    ]
     assert log.count("c") == 2 and log.count("a") == 5

@@ -35,9 +35,15 @@ CLASS = {
     "notes.txt": "graded/full_marks",
 }
 EXPECTED = {  # student: (status, total)
-    "full": ("graded", 4.0), "broken": ("graded", 0.0), "nocounter": ("missing_names", 2.0),
-    "loop": ("timeout", 0.0), "exits": ("crashed", 0.0), "notjson": ("invalid_notebook", 0.0),
-    "dup": ("duplicate", 0.0), "late": ("graded", 2.0), "xss": ("graded", 4.0),
+    "full": ("graded", 4.0),
+    "broken": ("graded", 0.0),
+    "nocounter": ("missing_names", 2.0),
+    "loop": ("timeout", 0.0),
+    "exits": ("crashed", 0.0),
+    "notjson": ("invalid_notebook", 0.0),
+    "dup": ("duplicate", 0.0),
+    "late": ("graded", 2.0),
+    "xss": ("graded", 4.0),
 }
 
 
@@ -51,16 +57,18 @@ def hostile_answer_nb(path: Path, full: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def graded_class(module_spec: Assignment, tmp_path_factory: pytest.TempPathFactory
-                 ) -> tuple[Path, Path, BatchSummary]:
+def graded_class(
+    module_spec: Assignment, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, BatchSummary]:
     base = tmp_path_factory.mktemp("batch")
     root = build_class(base / "class", CLASS)  # type: ignore[arg-type]
     hostile_answer_nb(root / "xss.ipynb", root / "full.ipynb")
     for path in root.rglob("*"):
         os.utime(path, (BEFORE_DEADLINE, BEFORE_DEADLINE))
     manifest = base / "manifest.csv"
-    manifest.write_text("student,file,submitted_at\nlate,late.ipynb,2026-10-03T10:00:00+03:00\n",
-                        encoding="utf-8")
+    manifest.write_text(
+        "student,file,submitted_at\nlate,late.ipynb,2026-10-03T10:00:00+03:00\n", encoding="utf-8"
+    )
     out = base / "out"
     options = BatchOptions(backend=Backend.LOCAL, jobs=2, manifest=manifest)
     summary = run_batch(module_spec, root, out=out, options=options)
@@ -68,8 +76,9 @@ def graded_class(module_spec: Assignment, tmp_path_factory: pytest.TempPathFacto
     return root, out, summary
 
 
-def _rerun(spec: Assignment, graded_class: tuple[Path, Path, BatchSummary],
-           **options: object) -> BatchSummary:
+def _rerun(
+    spec: Assignment, graded_class: tuple[Path, Path, BatchSummary], **options: object
+) -> BatchSummary:
     root, out, _ = graded_class
     manifest = root.parent / "manifest.csv"
     opts = BatchOptions(backend=Backend.LOCAL, jobs=2, manifest=manifest, **options)  # type: ignore[arg-type]
@@ -80,8 +89,9 @@ def _mtimes(out: Path) -> dict[str, int]:
     return {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/result.json")}
 
 
-def test_every_student_gets_the_right_verdict(graded_class: tuple[Path, Path, BatchSummary]
-                                              ) -> None:
+def test_every_student_gets_the_right_verdict(
+    graded_class: tuple[Path, Path, BatchSummary],
+) -> None:
     _, out, summary = graded_class
     rows = json.loads((out / "gradebook.json").read_text())["students"]
     got = {r["student"]: (r["status"], r["total"]) for r in rows}
@@ -121,20 +131,23 @@ def test_a_rerun_with_nothing_changed_regrades_nothing(
     assert _mtimes(out) == before
 
 
-def test_only_regrades_one_student(module_spec: Assignment,
-                                   graded_class: tuple[Path, Path, BatchSummary]) -> None:
+def test_only_regrades_one_student(
+    module_spec: Assignment, graded_class: tuple[Path, Path, BatchSummary]
+) -> None:
     _, out, _ = graded_class
     before = _mtimes(out)
     summary = _rerun(module_spec, graded_class, only=("full",))
     assert (summary.total, summary.graded, summary.cached) == (1, 1, 0)
     after = _mtimes(out)
     assert after["full"] > before["full"]
-    assert {s: t for s, t in after.items() if s != "full"} == \
-        {s: t for s, t in before.items() if s != "full"}
+    assert {s: t for s, t in after.items() if s != "full"} == {
+        s: t for s, t in before.items() if s != "full"
+    }
 
 
-def test_a_corrupt_result_is_regraded(module_spec: Assignment,
-                                      graded_class: tuple[Path, Path, BatchSummary]) -> None:
+def test_a_corrupt_result_is_regraded(
+    module_spec: Assignment, graded_class: tuple[Path, Path, BatchSummary]
+) -> None:
     _, out, _ = graded_class
     result = out / "nocounter" / "result.json"
     result.write_text(result.read_text()[:100])
@@ -144,13 +157,14 @@ def test_a_corrupt_result_is_regraded(module_spec: Assignment,
     assert Store(out).load("nocounter") is not None
 
 
-def test_broken_tests_stop_the_batch_before_any_grading(spec: Assignment, tmp_path: Path
-                                                       ) -> None:
+def test_broken_tests_stop_the_batch_before_any_grading(spec: Assignment, tmp_path: Path) -> None:
     (spec.root / "tests" / "public" / "test_square.py").write_text("def test_x(:\n")
-    root = build_class(tmp_path / "class", {"a.ipynb": "graded/full_marks",
-                                            "b.ipynb": "graded/full_marks"})
-    summary = run_batch(spec, root, out=tmp_path / "out",
-                        options=BatchOptions(backend=Backend.LOCAL, jobs=2))
+    root = build_class(
+        tmp_path / "class", {"a.ipynb": "graded/full_marks", "b.ipynb": "graded/full_marks"}
+    )
+    summary = run_batch(
+        spec, root, out=tmp_path / "out", options=BatchOptions(backend=Backend.LOCAL, jobs=2)
+    )
     assert "could not run" in summary.aborted
     assert sorted(summary.not_finished) == ["a", "b"]
     assert Store(tmp_path / "out").students() == []

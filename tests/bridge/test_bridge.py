@@ -31,7 +31,7 @@ ALIASES = {
 }
 CELLS = [
     "import os, time\nimport numpy as np\nimport torch\n\nseeded = torch.rand(3)  # first draw",
-    '''
+    """
 def add(a, b=0):
     return a + b
 
@@ -67,8 +67,8 @@ def describe(model):
 
 def die():
     os._exit(1)
-''',
-    '''
+""",
+    """
 class Model:
     def __init__(self, lr=0.1, n_iter=10):
         self.lr = lr
@@ -90,8 +90,8 @@ class Tally:
     def add(self, n):
         self.total += n
         return self.total
-''',
-    '''
+""",
+    """
 lin = torch.nn.Linear(3, 2)
 with torch.no_grad():
     lin.weight.copy_(torch.arange(6.0).reshape(2, 3))
@@ -103,15 +103,14 @@ loss = torch.tensor(0.25)
 expected_seeded = torch.rand(3, generator=torch.Generator().manual_seed(SEED))
 answer = 42
 _private = 1
-'''.replace("SEED", str(SEED)),
+""".replace("SEED", str(SEED)),
 ]
 
 
 @contextmanager
 def start_kernel(workdir: Path, cells: list[str], seeded: set[str]) -> Iterator[Execution]:
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    request = KernelRequest(workdir=workdir,
-                            limits=Resources(cell_timeout=60, total_timeout=120))
+    request = KernelRequest(workdir=workdir, limits=Resources(cell_timeout=60, total_timeout=120))
     setup = preamble(SEED, seeded, [])
     with run_notebook(notebook, sandbox=LocalSandbox(), request=request, setup_code=setup) as ex:
         assert ex.status == Status.GRADED, (ex.message, ex.cell_errors)
@@ -152,8 +151,15 @@ def test_call(nb: Bridge) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [None, 1.5, float("inf"), (1, [2, (3,)]), {1: "a", (2, 3): None},
-     np.arange(6.0).reshape(2, 3), np.array(2.5)],
+    [
+        None,
+        1.5,
+        float("inf"),
+        (1, [2, (3,)]),
+        {1: "a", (2, 3): None},
+        np.arange(6.0).reshape(2, 3),
+        np.array(2.5),
+    ],
     ids=repr,
 )
 def test_values_survive_the_kernel(nb: Bridge, value: object) -> None:

@@ -66,8 +66,22 @@ def rejected(value: Any, limits: Limits = DEFAULT) -> PayloadRejected:
 @pytest.mark.parametrize(
     "value",
     [
-        None, True, False, 0, -7, 2**62, 1.5, -0.0, 1e-300, "", "строка ✓",
-        [1, "a", None], (1, [2, (3,)]), [], (), {"a": 1},
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**62,
+        1.5,
+        -0.0,
+        1e-300,
+        "",
+        "строка ✓",
+        [1, "a", None],
+        (1, [2, (3,)]),
+        [],
+        (),
+        {"a": 1},
         {1: "one", (2, 3): [4], "s": None, 2.5: True, None: 0},
         {"nested": {"deep": [{"k": (1, 2)}]}},
     ],
@@ -174,8 +188,11 @@ class FakeModule:
 
 
 def test_state_dict_round_trip_via_safetensors() -> None:
-    state = {"fc.weight": np.arange(6, dtype=np.float32).reshape(2, 3),
-             "fc.bias": np.zeros(2, dtype=np.float32), "bn.num_batches_tracked": np.array(4)}
+    state = {
+        "fc.weight": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "fc.bias": np.zeros(2, dtype=np.float32),
+        "bn.num_batches_tracked": np.array(4),
+    }
     encoded = kernel_side._state_dict(FakeModule(state))
     assert set(encoded) == {"__safetensors__"}
     back = Decoder().decode(json.loads(json.dumps(encoded)))
@@ -227,8 +244,16 @@ def _with_header(header: dict[str, Any], data: bytes) -> bytes:
         b"not an npy file",
         b"",
     ],
-    ids=["short", "long", "negative-dims", "negative-dim", "object-descr", "version",
-         "garbage", "empty"],
+    ids=[
+        "short",
+        "long",
+        "negative-dims",
+        "negative-dim",
+        "object-descr",
+        "version",
+        "garbage",
+        "empty",
+    ],
 )
 def test_malformed_npy_is_rejected(raw: bytes) -> None:
     with pytest.raises(PayloadRejected):

@@ -32,53 +32,114 @@ MSK = timezone(timedelta(hours=3))
 DEADLINE = datetime(2026, 10, 1, 23, 59, tzinfo=MSK)
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")
+    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+)
 
 
 def spec(tmp_path: Path) -> Assignment:
     return Assignment(
-        id="tiny", title="Tiny <HW>", notebook="tiny.ipynb", root=tmp_path,
+        id="tiny",
+        title="Tiny <HW>",
+        notebook="tiny.ipynb",
+        root=tmp_path,
         late=LatePolicy(deadline=DEADLINE, penalty=0.25, max_penalty=0.5),
-        components=[Component(id="funcs", title="Functions", points=3),
-                    Component(id="answers", title="Answers", points=1, kind="answers")],
-        questions=[Question(id="q1", prompt="Why?", points=1)])
+        components=[
+            Component(id="funcs", title="Functions", points=3),
+            Component(id="answers", title="Answers", points=1, kind="answers"),
+        ],
+        questions=[Question(id="q1", prompt="Why?", points=1)],
+    )
 
 
-def a_test(name: str, outcome: Outcome, points: float, *, hidden: bool = False,
-         message: str = "") -> TestResult:
+def a_test(
+    name: str, outcome: Outcome, points: float, *, hidden: bool = False, message: str = ""
+) -> TestResult:
     folder = "hidden" if hidden else "public"
-    return TestResult(id=f"tests/{folder}/test_square.py::{name}", component="funcs",
-                      hidden=hidden, outcome=outcome, points=points, max_points=1.0,
-                      message=message)
+    return TestResult(
+        id=f"tests/{folder}/test_square.py::{name}",
+        component="funcs",
+        hidden=hidden,
+        outcome=outcome,
+        points=points,
+        max_points=1.0,
+        message=message,
+    )
 
 
-def graded(points: float, *, late_penalty: float = 0.0, answer: str = "because it grows",
-           tests: list[TestResult] | None = None, artifacts: list[str] | None = None
-           ) -> GradeResult:
-    tests = tests if tests is not None else [
-        a_test("test_square_of_two", Outcome.PASSED, 1),
-        a_test("test_square_array", Outcome.FAILED, 0,
-             message="=HYPERLINK(\"x\") <b>bold</b>\nsquare must work on arrays"),
-        a_test("test_counter", Outcome.FAILED, 0, hidden=True,
-             message="Counter.add must return the running total"),
-    ]
+def graded(
+    points: float,
+    *,
+    late_penalty: float = 0.0,
+    answer: str = "because it grows",
+    tests: list[TestResult] | None = None,
+    artifacts: list[str] | None = None,
+) -> GradeResult:
+    tests = (
+        tests
+        if tests is not None
+        else [
+            a_test("test_square_of_two", Outcome.PASSED, 1),
+            a_test(
+                "test_square_array",
+                Outcome.FAILED,
+                0,
+                message='=HYPERLINK("x") <b>bold</b>\nsquare must work on arrays',
+            ),
+            a_test(
+                "test_counter",
+                Outcome.FAILED,
+                0,
+                hidden=True,
+                message="Counter.add must return the running total",
+            ),
+        ]
+    )
     return GradeResult(
-        assignment="tiny", assignment_version="1", submission="x.ipynb", status=Status.GRADED,
-        message="graded", points=points, max_points=4, late_penalty=late_penalty,
-        components=[ComponentScore(id="funcs", title="Functions", points=points - 1,
-                                   max_points=3),
-                    ComponentScore(id="answers", title="Answers", points=1, max_points=1)],
+        assignment="tiny",
+        assignment_version="1",
+        submission="x.ipynb",
+        status=Status.GRADED,
+        message="graded",
+        points=points,
+        max_points=4,
+        late_penalty=late_penalty,
+        components=[
+            ComponentScore(id="funcs", title="Functions", points=points - 1, max_points=3),
+            ComponentScore(id="answers", title="Answers", points=1, max_points=1),
+        ],
         tests=tests,
-        answers=[AnswerResult(id="q1", prompt="Why?", text=answer, answered=True, points=1,
-                              max_points=1, needs_review=True)],
-        cell_errors=[CellError(index=2, ename="ValueError", evalue="bad \x07 <i>shape</i>",
-                               source_head="x = f(\n```")],
-        artifacts=artifacts or [])
+        answers=[
+            AnswerResult(
+                id="q1",
+                prompt="Why?",
+                text=answer,
+                answered=True,
+                points=1,
+                max_points=1,
+                needs_review=True,
+            )
+        ],
+        cell_errors=[
+            CellError(
+                index=2,
+                ename="ValueError",
+                evalue="bad \x07 <i>shape</i>",
+                source_head="x = f(\n```",
+            )
+        ],
+        artifacts=artifacts or [],
+    )
 
 
 def refused(status: Status, message: str) -> GradeResult:
-    return GradeResult(assignment="tiny", assignment_version="1", submission="y",
-                       status=status, message=message, max_points=4)
+    return GradeResult(
+        assignment="tiny",
+        assignment_version="1",
+        submission="y",
+        status=status,
+        message=message,
+        max_points=4,
+    )
 
 
 @pytest.fixture
@@ -94,8 +155,11 @@ def out(tmp_path: Path) -> Path:
         "kuznetsov": (refused(Status.DUPLICATE, "2 submissions for this student"), None),
     }
     for student, (result, when) in cases.items():
-        store.save(student, result, Record(student=student, key="k", submitted_at=when,
-                                           graded_at=datetime.now(UTC)))
+        store.save(
+            student,
+            result,
+            Record(student=student, key="k", submitted_at=when, graded_at=datetime.now(UTC)),
+        )
     (out / "ivanov" / ARTIFACTS).mkdir()
     (out / "ivanov" / ARTIFACTS / "loss.png").write_bytes(PNG)
     (out / "broken").mkdir()
@@ -110,8 +174,15 @@ def test_gradebook_csv_rows_columns_and_formula_safety(out: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(text)))
     by = {r["student"]: r for r in rows}
     assert set(by) == {"ivanov", "'=petrov", "sidorov", "kuznetsov"}
-    assert list(rows[0])[:7] == ["student", "status", "total", "max", "late_penalty",
-                                 "late_hours", "submitted_at"]
+    assert list(rows[0])[:7] == [
+        "student",
+        "status",
+        "total",
+        "max",
+        "late_penalty",
+        "late_hours",
+        "submitted_at",
+    ]
     assert by["ivanov"]["funcs (3)"] == "1" and by["ivanov"]["review_needed"] == "yes"
     assert by["'=petrov"]["late_penalty"] == "1" and by["'=petrov"]["late_hours"] == "30"
     assert by["sidorov"]["status"] == "timeout" and by["sidorov"]["total"] == "0"
@@ -170,8 +241,12 @@ def test_junit_xml_parses_and_counts(out: Path) -> None:
     ivanov = suites["ivanov"]
     assert ivanov.get("tests") == "4" and ivanov.get("failures") == "2"
     names = [c.get("name") for c in ivanov.iter("testcase")]
-    assert names == ["test_square_of_two", "test_square_array", "test_counter (hidden)",
-                     "answer q1"]
+    assert names == [
+        "test_square_of_two",
+        "test_square_array",
+        "test_counter (hidden)",
+        "answer q1",
+    ]
     sidorov = suites["sidorov"]
     error = sidorov.find("testcase/error")
     assert error is not None and error.get("type") == "timeout"
@@ -182,8 +257,10 @@ def test_summary_and_histogram(out: Path) -> None:
     reports = build_reports(out)
     stats = reports.stats
     assert stats.count == 4 and stats.statuses["graded"] == 2
-    assert stats.failed.most_common(1)[0] in (("test_square::test_square_array", 2),
-                                              ("test_square::test_counter (hidden)", 2))
+    assert stats.failed.most_common(1)[0] in (
+        ("test_square::test_square_array", 2),
+        ("test_square::test_counter (hidden)", 2),
+    )
     assert sum(c for _, _, c in stats.distribution()) == 4
     png = (out / "histogram.png").read_bytes()
     assert png.startswith(b"\x89PNG")

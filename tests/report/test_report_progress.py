@@ -13,7 +13,8 @@ from grader.results import Status
 EVENTS = [
     Planned(total=4, cached=1, to_grade=3, workers=2),
     Finished("old", Outcome.CACHED, Status.GRADED, 4, 4),
-    Started("ivanov", 0), Started("petrov", 1, gpu="0"),
+    Started("ivanov", 0),
+    Started("petrov", 1, gpu="0"),
     CellProgress("ivanov", 0, 2, 5),
     Finished("ivanov", Outcome.GRADED, Status.GRADED, 3, 4, 1.5, 0),
     Finished("petrov", Outcome.FAILED, Status.TIMEOUT, 0, 4, 9.0, 1),

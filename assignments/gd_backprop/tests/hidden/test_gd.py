@@ -40,7 +40,8 @@ def _reference_gd(X, y, learning_rate, max_iter):
 
 
 @pytest.mark.points(
-    0.4, component="gd",
+    0.4,
+    component="gd",
     hint="После max_iter шагов веса должны совпасть с полным GD из нулей: "
     "w ← w − lr·2/n·Xᵀ(Xw+b−y), b ← b − lr·2/n·Σ(Xw+b−y), ровно max_iter шагов.",
 )
@@ -58,7 +59,8 @@ def test_exact_gd_trajectory(nb, linear, credit):
 
 
 @pytest.mark.points(
-    0.3, component="gd",
+    0.3,
+    component="gd",
     hint="loss_gradient(X, y) должен считать градиент MSE в текущих весах для любых X, y "
     "(а не для обучающей выборки) и не менять веса.",
 )
@@ -81,7 +83,8 @@ def test_loss_gradient_on_new_inputs(nb, linear, hidden_data):
 
 
 @pytest.mark.points(
-    0.2, component="gd",
+    0.2,
+    component="gd",
     hint="learning_rate и max_iter из конструктора должны использоваться в train.",
 )
 def test_hyperparameters_are_used(nb, linear):
@@ -105,7 +108,8 @@ def test_hyperparameters_are_used(nb, linear):
 
 
 @pytest.mark.points(
-    0.1, component="gd",
+    0.1,
+    component="gd",
     hint="predict(X) возвращает массив формы (n,); модель должна работать при любом d, даже d = 1.",
 )
 def test_shapes_for_other_sizes(nb, hidden_data):
@@ -120,7 +124,8 @@ def test_shapes_for_other_sizes(nb, hidden_data):
 
 
 @pytest.mark.points(
-    0.3, component="gd",
+    0.3,
+    component="gd",
     hint="При learning_rate=0.1 и max_iter=500 на хорошо обусловленных данных GD должен "
     "сойтись к решению МНК (np.linalg.lstsq) с точностью 1e-3.",
 )
@@ -135,7 +140,8 @@ def test_converges_to_least_squares(nb, linear):
 
 
 @pytest.mark.points(
-    0.2, component="gd",
+    0.2,
+    component="gd",
     hint="Модель, обученная на data/diabetes_train.npz (learning_rate=0.1, max_iter=1000), "
     "должна давать на скрытой тестовой выборке R² почти как у МНК.",
 )

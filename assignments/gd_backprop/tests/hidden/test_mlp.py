@@ -106,7 +106,8 @@ def gradient_errors(nb, gradcheck):
 
 
 @pytest.mark.points(
-    0.15, component="mlp",
+    0.15,
+    component="mlp",
     hint="Градиенты выходного слоя (coefs_[-1], intercepts_[-1]) не совпадают с конечными "
     "разностями: проверьте dL/dŷ = 2(ŷ − y)/n и формы.",
 )
@@ -116,7 +117,8 @@ def test_output_layer_gradient(nb, gradcheck):
 
 
 @pytest.mark.points(
-    0.35, component="mlp",
+    0.35,
+    component="mlp",
     hint="Градиенты скрытых слоёв сети с hidden_layer_sizes=(7, 3) не совпадают с конечными "
     "разностями (отн. ошибка ≥ 1e-4) или loss_gradients меняет веса: проверьте производную "
     "ReLU (маска z > 0) и проход назад через все слои.",
@@ -128,7 +130,8 @@ def test_all_layer_gradients(nb, gradcheck):
 
 
 @pytest.mark.points(
-    0.1, component="mlp",
+    0.1,
+    component="mlp",
     hint="coefs_ должен иметь формы [(d, h1), (h1, h2), …, (h_last, 1)], intercepts_ — "
     "[(h1,), …, (1,)] для любого hidden_layer_sizes; predict(X) возвращает форму (n,).",
 )
@@ -144,7 +147,8 @@ def test_shapes_follow_hidden_layer_sizes(nb, gradcheck):
 
 
 @pytest.mark.points(
-    0.3, component="mlp",
+    0.3,
+    component="mlp",
     hint="Один шаг обучения: W ← W − learning_rate·∇L по всей выборке, для всех слоёв; "
     "инициализация должна зависеть только от random_state (одинаковый random_state — "
     "одинаковые веса); loss_history_[k] — MSE перед k-м шагом.",
@@ -168,7 +172,8 @@ def test_one_step_is_gradient_descent(nb, gradcheck, credit):
 
 
 @pytest.mark.points(
-    0.1, component="mlp",
+    0.1,
+    component="mlp",
     hint="learning_rate, max_iter и random_state из конструктора должны влиять на обучение.",
 )
 def test_hyperparameters_are_used(nb, gradcheck):
@@ -188,7 +193,8 @@ def test_hyperparameters_are_used(nb, gradcheck):
 
 
 @pytest.mark.points(
-    0.35, component="mlp",
+    0.35,
+    component="mlp",
     hint="Сеть hidden_layer_sizes=(10, 10), learning_rate=0.05, max_iter=1500 должна выучить "
     "нелинейную зависимость (скрытая задача, 4 признака): полный балл при R² ≥ 0.9 на "
     "скрытой тестовой выборке, ноль при R² ≤ 0.7. Если часть 2 проходит проверку градиентов, "
@@ -207,7 +213,8 @@ def test_learns_nonlinear_task(nb, hidden_data, credit):
 
 
 @pytest.mark.points(
-    0.15, component="mlp",
+    0.15,
+    component="mlp",
     hint="Сеть hidden_layer_sizes=(16,), learning_rate=0.05, max_iter=300, обученная на "
     "data/diabetes_train.npz со стандартизованным y, должна дать R² ≥ 0.5 на скрытой выборке.",
 )

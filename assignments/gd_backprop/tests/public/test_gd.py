@@ -69,7 +69,10 @@ def test_loss_gradient_formula(nb, diabetes):
     want_coef, want_intercept = 2.0 / len(y) * X.T @ residual, 2.0 * residual.mean()
     assert grad_coef.shape == (10,), f"grad_coef: нужна форма (10,), получена {grad_coef.shape}"
     np.testing.assert_allclose(
-        grad_coef, want_coef, rtol=1e-6, atol=1e-9,
+        grad_coef,
+        want_coef,
+        rtol=1e-6,
+        atol=1e-9,
         err_msg="grad_coef не совпадает с 2/n · Xᵀ(Xw + b − y) в текущих весах",
     )
     assert grad_intercept == pytest.approx(want_intercept, rel=1e-6, abs=1e-9), (

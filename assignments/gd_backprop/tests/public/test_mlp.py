@@ -79,7 +79,10 @@ def test_default_shapes(nb, diabetes):
     history = list(model.get("loss_history_"))
     assert len(history) == 3, f"в loss_history_ нужно max_iter = 3 значения, а их {len(history)}"
     np.testing.assert_allclose(
-        pred, forward(coefs, intercepts, X), rtol=1e-6, atol=1e-9,
+        pred,
+        forward(coefs, intercepts, X),
+        rtol=1e-6,
+        atol=1e-9,
         err_msg="predict(X) не совпадает с прямым проходом ReLU-сети по coefs_/intercepts_",
     )
 
@@ -99,7 +102,8 @@ def test_gradients_match_finite_differences(nb, diabetes):
     grad_coefs, grad_intercepts = result
     num_coefs, num_intercepts = numeric_gradients(coefs, intercepts, X, y)
     for kind, got_list, want_list in [
-        ("grad_coefs", grad_coefs, num_coefs), ("grad_intercepts", grad_intercepts, num_intercepts)
+        ("grad_coefs", grad_coefs, num_coefs),
+        ("grad_intercepts", grad_intercepts, num_intercepts),
     ]:
         assert len(got_list) == len(want_list), f"в {kind} должно быть {len(want_list)} массива"
         for i, (got, want) in enumerate(zip(got_list, want_list, strict=True)):
