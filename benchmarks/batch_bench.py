@@ -183,13 +183,18 @@ def variants() -> list[Path]:
     return found
 
 
+def class_plan(n: int) -> dict[str, Path]:
+    """Student id → the notebook they hand in: mostly correct work, as in a real class."""
+    pool = variants()
+    weights = [pool[0]] * 3 + pool
+    return {f"s{i + 1:04d}": weights[i % len(weights)] for i in range(n)}
+
+
 def make_class(folder: Path, n: int) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    pool = variants()
-    weights = [pool[0]] * 3 + pool  # mostly correct work, as in a real class
-    for i in range(n):
-        shutil.copyfile(weights[i % len(weights)], folder / f"s{i + 1:04d}.ipynb")
+    for student, notebook in class_plan(n).items():
+        shutil.copyfile(notebook, folder / f"{student}.ipynb")
     return folder
 
 
