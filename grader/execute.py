@@ -166,11 +166,14 @@ def run_notebook(
             kernel_name="python3",
             resources={"metadata": {"path": str(request.workdir)}},
         )
-        _start(client, sandbox.name)
-        started = time.monotonic()
-        with client.setup_kernel():
-            stopped = _run_setup(client, setup_code, km, started)
-            yield stopped or _run_cells(client, km, limits.total_timeout, on_cell, started)
+        try:
+            _start(client, sandbox.name)
+            started = time.monotonic()
+            with client.setup_kernel():
+                stopped = _run_setup(client, setup_code, km, started)
+                yield stopped or _run_cells(client, km, limits.total_timeout, on_cell, started)
+        finally:
+            _stop_client(client)
 
 
 def _run_setup(
@@ -228,6 +231,14 @@ def _start(client: NotebookClient, backend: str) -> None:
         raise SandboxError(
             f"the {backend} sandbox could not start a kernel: {exc}", hint="run `grade doctor`"
         ) from exc
+
+
+def _stop_client(client: NotebookClient) -> None:
+    """Stop nbclient's kernel client: its heartbeat thread, sockets and zmq context. nbclient
+    leaves them running when it did not create the kernel manager (``owns_km`` is False)."""
+    if client.kc is not None:
+        client.kc.stop_channels()
+        client.kc = None
 
 
 def _run_cells(

@@ -151,8 +151,7 @@ class _Base:
             )
             try:
                 bridge.start()
-            except (BridgeError, RuntimeError, TimeoutError) as exc:
-                bridge.close()
+            except (BridgeError, RuntimeError, TimeoutError) as exc:  # start closed it
                 bridge, unreachable = None, _unreachable_msg(exc)
         try:
             plugin = run_tests(

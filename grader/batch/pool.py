@@ -22,7 +22,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from grader.batch.worker import Job, WorkerConfig, serve
+from grader.batch.worker import RECYCLE_AFTER, Job, WorkerConfig, serve
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -82,7 +82,7 @@ class Worker:
 class Pool:
     """``size`` workers in fixed slots; a slot's worker is replaced when it dies or retires."""
 
-    def __init__(self, config: WorkerConfig, size: int, *, max_jobs: int = 20) -> None:
+    def __init__(self, config: WorkerConfig, size: int, *, max_jobs: int = RECYCLE_AFTER) -> None:
         self.config, self.max_jobs = config, max_jobs
         self.ctx = _context()
         self.baseline = set(children(os.getpid()))

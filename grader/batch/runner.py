@@ -34,8 +34,15 @@ from grader.batch.gpus import GpuSlots
 from grader.batch.intake import Entry, read_class, student_id
 from grader.batch.lock import BatchLock
 from grader.batch.pool import Pool, Worker, become_subreaper
-from grader.batch.store import BatchInfo, Record, Store
-from grader.batch.worker import Done, Job, WorkerConfig, grader_error
+from grader.batch.store import BatchInfo, Store
+from grader.batch.worker import (
+    RECYCLE_AFTER,
+    Done,
+    Job,
+    WorkerConfig,
+    grader_error,
+    record_for,
+)
 from grader.errors import GraderError
 from grader.results import GradeResult, Status
 from grader.sandbox.choose import Backend, make_sandbox
@@ -58,9 +65,8 @@ class BatchOptions:
     manifest: Path | None = None
     gpus: tuple[str, ...] = ()
     per_gpu: int = 1
-    max_jobs_per_worker: int = 20
-    """Recycle a worker after this many submissions: the grading core leaks a little per
-    submission (zmq contexts, a heartbeat thread), so workers are kept short-lived."""
+    max_jobs_per_worker: int = RECYCLE_AFTER
+    """Recycle a worker after this many submissions (a defence, see ``RECYCLE_AFTER``)."""
     hard_timeout: float | None = None
     """Seconds after which a worker still grading one submission is killed; None = from spec."""
 
@@ -240,7 +246,7 @@ class _Batch:
                 submitted_at=entry.submitted_at,
                 time_from=entry.time_from,
             )
-            self._store(job, result, 0.0)
+            self._store(job, result)
             self.summary.failed += 1
             self.emit(
                 Finished(
@@ -419,22 +425,13 @@ class _Batch:
 
     def _fail(self, job: Job, message: str, slot: int) -> None:
         result = grader_error(self.spec, job.source, message)
-        self._store(job, result, 0.0)
+        self._store(job, result)
         done = Done(job.student, result.status, 0.0, result.max_points, 0.0, result.message)
         self._finished(job, done, slot)
 
-    def _store(self, job: Job, result: GradeResult, seconds: float) -> None:
-        record = Record(
-            student=job.student,
-            key=job.key,
-            source=str(job.source),
-            submitted_at=job.submitted_at,
-            time_from=job.time_from,
-            graded_at=datetime.now().astimezone(),
-            seconds=seconds,
-            backend=self.options.backend.value,
-        )
-        self.store.save(job.student, result, record)
+    def _store(self, job: Job, result: GradeResult) -> None:
+        """Keep a verdict the parent reached without grading (no grading time spent)."""
+        self.store.save(job.student, result, record_for(job, 0.0, self.options.backend.value))
 
     def _interrupt(self, pool: Pool, pending: deque[Job]) -> None:
         self.summary.interrupted = True

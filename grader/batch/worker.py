@@ -32,6 +32,11 @@ from grader.sandbox.choose import Backend, make_sandbox
 from grader.spec import Assignment, load_assignment
 from grader.testing.run import run_tests
 
+RECYCLE_AFTER = 200
+"""Submissions a worker grades before a fresh one replaces it. Grading releases what it creates
+(tests/test_no_leaks.py); recycling stays as a cheap defence against what it cannot see: heap
+fragmentation, module caches filled by tests, a leak in a future jupyter_client or pyzmq."""
+
 
 @dataclass(frozen=True)
 class WorkerConfig:

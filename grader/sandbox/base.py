@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 
 from grader.spec import Resources
 
@@ -66,6 +67,12 @@ class CommandKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         return [a.replace("{connection_file}", self.connection_file) for a in self._argv]
+
+
+def release(km: AsyncKernelManager) -> None:
+    """Free what ``km`` holds in this process once its kernel is gone: the control socket, the
+    zmq context it created, the connection and ipc files, the ports it reserved."""
+    run_sync(km.cleanup_resources)(restart=False)
 
 
 def kernel_env(request: KernelRequest, home: str) -> dict[str, str]:

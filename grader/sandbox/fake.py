@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
-from grader.sandbox.base import CommandKernelManager, KernelRequest, iter_mount_links
+from grader.sandbox.base import CommandKernelManager, KernelRequest, iter_mount_links, release
 
 
 class FakeSandbox:
@@ -36,3 +36,4 @@ class FakeSandbox:
             self.closed += 1
             if km.has_kernel:
                 run_sync(km.shutdown_kernel)(now=True)
+            release(km)

@@ -11,6 +11,7 @@ import math
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -19,7 +20,13 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from grader.sandbox import launch
-from grader.sandbox.base import CommandKernelManager, KernelRequest, iter_mount_links, kernel_env
+from grader.sandbox.base import (
+    CommandKernelManager,
+    KernelRequest,
+    iter_mount_links,
+    kernel_env,
+    release,
+)
 
 
 class LocalSandbox:
@@ -88,13 +95,21 @@ def _user_tasks() -> int:
 
 
 def _kill_group(km: AsyncKernelManager) -> None:
-    """SIGKILL the kernel's whole process group; forgets the kernel's files."""
+    """SIGKILL the kernel's whole process group, then release what the manager holds here."""
     provisioner = km.provisioner
     pid = getattr(provisioner, "pid", None) if provisioner is not None else None
     if pid:
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        with suppress(ChildProcessError):
-            os.waitpid(pid, 0)  # reap it: SIGKILL cannot be ignored, so this returns at once
-    km.cleanup_connection_file()
-    km.cleanup_ipc_files()
+        _reap(getattr(provisioner, "process", None), pid)
+    release(km)
+
+
+def _reap(process: subprocess.Popen[bytes] | None, pid: int) -> None:
+    """Wait for the killed kernel (SIGKILL cannot be ignored: at once), through its ``Popen``
+    when it has one, which then no longer counts it as running."""
+    if process is not None:
+        process.wait()
+        return
+    with suppress(ChildProcessError):
+        os.waitpid(pid, 0)
