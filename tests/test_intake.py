@@ -154,66 +154,32 @@ def test_schema_invalid_outputs_are_stripped_and_accepted(notebooks: Path) -> No
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _v4(cells: list[dict[str, object]], minor: int = 4) -> bytes:
-    return json.dumps(
-        {"nbformat": 4, "nbformat_minor": minor, "metadata": {}, "cells": cells}
-    ).encode()
+def _one_code_cell(path: Path, source: str | list[str], minor: int = 4) -> Path:
+    """Write a raw nbformat 4.``minor`` notebook of one code cell without an id to ``path``."""
+    cell = {
+        "cell_type": "code",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+        "source": source,
+    }
+    notebook = {"nbformat": 4, "nbformat_minor": minor, "metadata": {}, "cells": [cell]}
+    path.write_bytes(json.dumps(notebook).encode())
+    return path
 
 
 def test_sources_as_line_lists_are_joined(tmp_path: Path) -> None:
-    path = tmp_path / "lines.ipynb"
-    path.write_bytes(
-        _v4(
-            [
-                {
-                    "cell_type": "code",
-                    "metadata": {},
-                    "outputs": [],
-                    "execution_count": None,
-                    "source": ["x = 1\n", "y = 2"],
-                }
-            ]
-        )
-    )
-    nb, _ = read_notebook(path)
+    nb, _ = read_notebook(_one_code_cell(tmp_path / "lines.ipynb", ["x = 1\n", "y = 2"]))
     assert nb.cells[0].source == "x = 1\ny = 2"
 
 
 def test_cells_without_ids_are_accepted(tmp_path: Path) -> None:
-    path = tmp_path / "no_ids.ipynb"
-    path.write_bytes(
-        _v4(
-            [
-                {
-                    "cell_type": "code",
-                    "metadata": {},
-                    "outputs": [],
-                    "execution_count": None,
-                    "source": "x = 1",
-                }
-            ],
-            minor=5,
-        )
-    )
+    path = _one_code_cell(tmp_path / "no_ids.ipynb", "x = 1", minor=5)
     with pytest.warns(Warning):  # nbformat warns that it adds the ids
         nb, _ = read_notebook(path)
     assert nb.cells[0].source == "x = 1"
 
 
 def test_whitespace_only_code_is_no_code(tmp_path: Path) -> None:
-    path = tmp_path / "blank.ipynb"
-    path.write_bytes(
-        _v4(
-            [
-                {
-                    "cell_type": "code",
-                    "metadata": {},
-                    "outputs": [],
-                    "execution_count": None,
-                    "source": "  \n\t",
-                }
-            ]
-        )
-    )
-    exc = refused(path, tmp_path)
+    exc = refused(_one_code_cell(tmp_path / "blank.ipynb", "  \n\t"), tmp_path)
     assert exc.status == Status.INVALID_NOTEBOOK

@@ -35,6 +35,12 @@ def replaced(old: str, new: str) -> str:
     return VALID.replace(old, new, 1)
 
 
+def with_deadline(deadline: str) -> str:
+    """The valid spec with a [late] table: ``deadline`` (a TOML datetime) and a penalty."""
+    anchor = 'notebook = "tiny.ipynb"'
+    return replaced(anchor, f"{anchor}\n\n[late]\ndeadline = {deadline}\npenalty = 0.1")
+
+
 def test_valid_spec_loads(tiny: Assignment) -> None:
     assert tiny.id == "tiny"
     assert tiny.notebook == "tiny.ipynb"
@@ -131,11 +137,7 @@ def _load_error(tmp_path: Path, text: str, folder: str = "tiny") -> tuple[SpecEr
             id="question-points-without-answers-component",
         ),
         pytest.param(
-            VALID.replace(
-                'notebook = "tiny.ipynb"',
-                'notebook = "tiny.ipynb"\n\n[late]\ndeadline = 2026-10-01T23:59:00\npenalty = 0.1',
-                1,
-            ),
+            with_deadline("2026-10-01T23:59:00"),
             "late.deadline",
             "+03:00",
             id="deadline-without-timezone",
@@ -155,13 +157,8 @@ def test_errors_name_file_field_and_fix(
 
 
 def test_deadline_with_timezone_loads(tmp_path: Path) -> None:
-    """The same place for [late] as the timezone-less case above, so only the offset differs."""
-    text = VALID.replace(
-        'notebook = "tiny.ipynb"',
-        'notebook = "tiny.ipynb"\n\n[late]\ndeadline = 2026-10-01T23:59:00+03:00\npenalty = 0.1',
-        1,
-    )
-    spec = load_assignment(write_spec(tmp_path, text))
+    """Built like the timezone-less case above, so only the offset differs."""
+    spec = load_assignment(write_spec(tmp_path, with_deadline("2026-10-01T23:59:00+03:00")))
     assert spec.late.deadline == datetime(2026, 10, 1, 20, 59, tzinfo=UTC)
     assert spec.resources.cell_timeout == 10
 

@@ -15,11 +15,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-import nbformat
+from grader.authoring import write_notebook
 
+ID = "cnn_tuning"
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-SAMPLES = REPO / "student_submissions" / "cnn_tuning"
+SAMPLES = REPO / "student_submissions" / ID
 PLACEHOLDER = "ваш ответ здесь"
 
 # ------------------------------------------------------------------ shared cells
@@ -300,14 +301,20 @@ CURVES_MD = """\
 """
 
 
+OPENING = [
+    ("markdown", INTRO),
+    ("code", SETUP),
+    ("markdown", DATA_MD),
+    ("code", DATA),
+    ("markdown", EDA_MD),
+    ("code", EDA),
+]
+"""The cells the template and the reference (so every sample) start with."""
+
+
 def template_cells() -> list[tuple[str, str]]:
     return [
-        ("markdown", INTRO),
-        ("code", SETUP),
-        ("markdown", DATA_MD),
-        ("code", DATA),
-        ("markdown", EDA_MD),
-        ("code", EDA),
+        *OPENING,
         ("markdown", TEMPLATE_EDA_MD),
         ("code", ""),
         ("markdown", AUGMENT_MD),
@@ -542,12 +549,7 @@ def reference_cells(
     if answers is None:
         answers = reference_answers(model)
     cells: list[tuple[str, str]] = [
-        ("markdown", INTRO),
-        ("code", SETUP),
-        ("markdown", DATA_MD),
-        ("code", DATA),
-        ("markdown", EDA_MD),
-        ("code", EDA),
+        *OPENING,
         ("code", EDA_PLOT),
         ("markdown", AUGMENT_MD),
         ("code", REF_AUGMENT),
@@ -688,88 +690,44 @@ model, history = train_model(config, hidden_images, hidden_labels, val_images, v
 
 
 def samples() -> dict[str, list[tuple[str, str]]]:
-    tiny_config, tiny_final = quick(
-        3, 3000, channels=(4, 8, 8), dropout=0.0, lr=0.02, augment=False
-    )
     short_config, short_final = quick(2, 3000, augment=False)
-    large_config, large_final = quick(1, 7000, channels=(16, 32), dropout=0.25, augment=False)
     strong_config = REF_CONFIG.replace('"epochs": 5,', '"epochs": 4,').replace(
         '"dropout": 0.2,', '"dropout": 0.1,'
     )
+
+    def sample(
+        config: str = short_config, final: str = short_final, model: str = REF_MODEL, **cells: Any
+    ) -> list[tuple[str, str]]:
+        """The reference without its experiments cell; unless given, the answers are right for
+        ``model`` and ``config``."""
+        cells.setdefault("answers", reference_answers(model, config))
+        return reference_cells(model=model, config=config, experiments=None, final=final, **cells)
+
     wrong = reference_answers(REF_MODEL, short_config)
     wrong["q2a"] = "17 098 (conv1–conv3 с bias, fc)"  # counted before dropping the conv biases
     unanswered = {"q1": "Кросс-энтропия."}  # too short; the rest stays the placeholder
     return {
-        "strong": reference_cells(
-            model=STRONG_MODEL,
-            config=strong_config,
-            experiments=None,
-            predict=STRONG_PREDICT,
-            answers=reference_answers(STRONG_MODEL, strong_config),
+        "strong": sample(strong_config, REF_FINAL, STRONG_MODEL, predict=STRONG_PREDICT),
+        "tiny_model": sample(
+            *quick(3, 3000, channels=(4, 8, 8), dropout=0.0, lr=0.02, augment=False)
         ),
-        "tiny_model": reference_cells(
-            config=tiny_config,
-            experiments=None,
-            final=tiny_final,
-            answers=reference_answers(REF_MODEL, tiny_config),
+        "wrong_param_count": sample(answers=wrong),
+        "unanswered_questions": sample(answers=unanswered),
+        "model_too_large": sample(
+            *quick(1, 7000, channels=(16, 32), dropout=0.25, augment=False), TOO_LARGE_MODEL
         ),
-        "wrong_param_count": reference_cells(
-            config=short_config, experiments=None, final=short_final, answers=wrong
-        ),
-        "unanswered_questions": reference_cells(
-            config=short_config, experiments=None, final=short_final, answers=unanswered
-        ),
-        "model_too_large": reference_cells(
-            model=TOO_LARGE_MODEL,
-            config=large_config,
-            experiments=None,
-            final=large_final,
-            answers=reference_answers(TOO_LARGE_MODEL, large_config),
-        ),
-        "hidden_path_guess": reference_cells(
-            config=short_config,
-            experiments=None,
-            final=HIDDEN_GUESS_FINAL,
-            answers=reference_answers(REF_MODEL, short_config),
-        ),
-        "crash_in_training": reference_cells(
-            model=CRASH_MODEL,
-            config=short_config,
-            experiments=None,
-            final=short_final,
-            answers=reference_answers(REF_MODEL, short_config),
-        ),
+        "hidden_path_guess": sample(final=HIDDEN_GUESS_FINAL),
+        "crash_in_training": sample(model=CRASH_MODEL),
         "untouched_template": template_cells(),
     }
 
 
 # ------------------------------------------------------------------ writing
-def notebook(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-        "dl_grader": {"assignment": "cnn_tuning"},  # lets `grade check` find the assignment
-    }
-    for i, (kind, source) in enumerate(cells):
-        make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
-        cell = make(source.rstrip("\n"))
-        cell.id = f"cell-{i:02d}"
-        nb.cells.append(cell)
-    nbformat.validate(nb)
-    return nb  # type: ignore[no-any-return]
-
-
-def write(path: Path, cells: list[tuple[str, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook(cells), path)
-
-
 def main() -> None:
-    write(HERE / "template.ipynb", template_cells())
-    write(REPO / "reference_solutions" / "cnn_tuning.ipynb", reference_cells())
+    write_notebook(HERE / "template.ipynb", ID, template_cells())
+    write_notebook(REPO / "reference_solutions" / f"{ID}.ipynb", ID, reference_cells())
     for name, cells in samples().items():
-        write(SAMPLES / name / "submission.ipynb", cells)
+        write_notebook(SAMPLES / name / "submission.ipynb", ID, cells)
 
 
 if __name__ == "__main__":

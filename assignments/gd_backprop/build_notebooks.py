@@ -9,13 +9,17 @@ expected.toml files are written by hand). Edit the texts here, not the notebooks
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import nbformat
 
+from grader.authoring import make_notebook, write_notebook
+
+ID = "gd_backprop"
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-SAMPLES = REPO / "student_submissions" / "gd_backprop"
+SAMPLES = REPO / "student_submissions" / ID
 
 # ------------------------------------------------------------------ template cells
 INTRO = """\
@@ -66,30 +70,6 @@ $$L(w, b) = \\frac{1}{n}\\sum_{i=1}^{n} (x_i^\\top w + b - y_i)^2 .$$
 * `predict(X)` — предсказания, массив формы `(n,)`.
 """
 
-PART1_CODE = """\
-class LinearRegressionGD:
-    \"\"\"Линейная регрессия, обученная полным градиентным спуском по MSE.\"\"\"
-
-    def __init__(self, learning_rate=0.01, max_iter=1000):
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-
-    def loss_gradient(self, X, y):
-        \"\"\"(grad_coef, grad_intercept) — градиент MSE в текущих весах.\"\"\"
-        # ваш код здесь
-        raise NotImplementedError
-
-    def train(self, X, y):
-        \"\"\"Веса = 0, затем max_iter шагов GD; loss_history_[k] — MSE перед k-м шагом.\"\"\"
-        # ваш код здесь
-        raise NotImplementedError
-
-    def predict(self, X):
-        \"\"\"Предсказания формы (n,).\"\"\"
-        # ваш код здесь
-        raise NotImplementedError
-"""
-
 PART1_TRY_MD = """\
 ### Проверка части 1
 
@@ -133,33 +113,6 @@ $$a_0 = X,\\quad a_k = \\mathrm{ReLU}(a_{k-1} W_k + b_k)\\ (k < K),\\quad
   $W_k \\leftarrow W_k - \\eta\\,\\partial L/\\partial W_k$ (и так же для $b_k$);
   `loss_history_[k]` — $L$ перед $k$-м шагом; возвращает `self`;
 * `predict(X)` — массив формы `(n,)`.
-"""
-
-PART2_CODE = """\
-class MLPRegressor:
-    \"\"\"Многослойный перцептрон: ReLU в скрытых слоях, линейный выход, MSE, полный GD.\"\"\"
-
-    def __init__(self, hidden_layer_sizes=(100,), learning_rate=0.001, max_iter=10,
-                 random_state=0):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.random_state = random_state
-
-    def loss_gradients(self, X, y):
-        \"\"\"(grad_coefs, grad_intercepts) — градиенты MSE в текущих весах.\"\"\"
-        # ваш код здесь
-        raise NotImplementedError
-
-    def train(self, X, y):
-        \"\"\"Инициализация He из random_state, затем max_iter шагов полного GD.\"\"\"
-        # ваш код здесь
-        raise NotImplementedError
-
-    def predict(self, X):
-        \"\"\"Предсказания формы (n,).\"\"\"
-        # ваш код здесь
-        raise NotImplementedError
 """
 
 GRADCHECK_MD = """\
@@ -327,6 +280,31 @@ class MLPRegressor:
         \"\"\"Предсказания формы (n,).\"\"\"
         return self._forward(np.asarray(X, dtype=np.float64))[-1].reshape(-1)
 """
+
+# ------------------------------------------------------------------ template classes
+STUB = "        # ваш код здесь\n        raise NotImplementedError\n"
+
+
+def template_of(solution: str) -> str:
+    """The template's cell for a reference class: the class and its docstring, ``__init__`` as
+    it is, every other public method's signature and docstring with a stub for a body; private
+    helpers left out. Students start from the same contract the reference fulfils."""
+    lines = solution.splitlines(keepends=True)
+    (cls,) = ast.parse(solution).body
+    assert isinstance(cls, ast.ClassDef)
+    doc, *methods = cls.body
+    parts = ["".join(lines[: doc.end_lineno])]
+    for method in methods:
+        assert isinstance(method, ast.FunctionDef)
+        if method.name == "__init__":
+            parts.append("".join(lines[method.lineno - 1 : method.end_lineno]))
+        elif not method.name.startswith("_"):
+            parts.append("".join(lines[method.lineno - 1 : method.body[0].end_lineno]) + STUB)
+    return "\n".join(parts)
+
+
+PART1_CODE = template_of(REF_PART1)
+PART2_CODE = template_of(REF_PART2)
 
 REF_Q1 = (
     "Шаг задаёт скорость и саму возможность сходимости. При learning_rate = 0.001 ошибка за "
@@ -501,32 +479,11 @@ def template_cells(
     return cells
 
 
-def notebook(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-        "dl_grader": {"assignment": "gd_backprop"},  # lets `grade check` find the assignment
-    }
-    for i, (kind, source) in enumerate(cells):
-        make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
-        cell = make(source.rstrip("\n"))
-        cell.id = f"cell-{i:02d}"
-        nb.cells.append(cell)
-    nbformat.validate(nb)
-    return nb
-
-
-def write(path: Path, cells: list[tuple[str, str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook(cells), path)
-
-
 def main() -> None:
     assert PARTIAL_PART2 != REF_PART2 and SYNTAX_PART2 != REF_PART2, "variant edits missed"
     reference = dict(part1=REF_PART1, part2=REF_PART2, q1=REF_Q1, q2=REF_Q2)
-    write(HERE / "template.ipynb", template_cells())
-    write(REPO / "reference_solutions" / "gd_backprop.ipynb", template_cells(**reference))
+    write_notebook(HERE / "template.ipynb", ID, template_cells())
+    write_notebook(REPO / "reference_solutions" / f"{ID}.ipynb", ID, template_cells(**reference))
     samples = {
         "correct": template_cells(
             part1=CORRECT_PART1,
@@ -543,9 +500,9 @@ def main() -> None:
         "untouched_template": template_cells(),
     }
     for name, cells in samples.items():
-        write(SAMPLES / name / "submission.ipynb", cells)
+        write_notebook(SAMPLES / name / "submission.ipynb", ID, cells)
     # a notebook cut off mid-file, as an interrupted upload leaves it
-    text = nbformat.writes(notebook(template_cells(**reference)))
+    text = nbformat.writes(make_notebook(ID, template_cells(**reference)))
     (SAMPLES / "invalid_json").mkdir(parents=True, exist_ok=True)
     (SAMPLES / "invalid_json" / "submission.ipynb").write_text(text[: len(text) // 2], "utf-8")
 

@@ -74,7 +74,7 @@ def run_tests(
             "ignore::pytest.PytestAssertRewriteWarning",
             *(["--collect-only"] if collect_only else []),
         ]
-        with _quiet() as log, _forget_modules(dirs), _no_plugin_autoload(), _rewrite_cache():
+        with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
             code = pytest.main(args, plugins=[plugin])
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (
         plugin.collect_errors
@@ -132,16 +132,21 @@ def _quiet() -> Iterator[io.StringIO]:
 
 
 @contextlib.contextmanager
-def _forget_modules(dirs: list[Path]) -> Iterator[None]:
-    """Drop the test modules afterwards, so no state leaks into the next submission."""
+def _forget_modules(folder: Path) -> Iterator[None]:
+    """Drop the assignment's modules afterwards (test files and conftest.py files alike).
+
+    Under importlib mode every assignment's ``tests/conftest.py`` is module ``tests.conftest``:
+    left loaded, it would be handed to the next assignment graded in this process, and state
+    would leak into the next submission.
+    """
     before = set(sys.modules)
     try:
         yield
     finally:
-        roots = [str(d.resolve()) for d in dirs]
+        root = str(folder.resolve()) + os.sep
         for name in set(sys.modules) - before:
             file = getattr(sys.modules[name], "__file__", None) or ""
-            if any(file.startswith(r) for r in roots):
+            if file.startswith(root):
                 del sys.modules[name]
 
 

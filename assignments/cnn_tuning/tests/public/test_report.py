@@ -27,6 +27,13 @@ def _norm(name: str) -> str:
     return name.replace("_", "").lower()
 
 
+def answer(answers: dict[str, str], qid: str, what: str) -> str:
+    """The text of answer ``qid``; fails, saying to write ``what``, when there is none."""
+    text = answers.get(qid)
+    assert text, f"{qid} is not answered: write **Ответ {qid}:** and {what}"
+    return text
+
+
 def claimed_layer(text: str, layers: list[str]) -> str | None:
     """The first layer of ``layers`` the text names, or None."""
     known = {_norm(name): name for name in layers}
@@ -44,8 +51,7 @@ def claimed_layer(text: str, layers: list[str]) -> str | None:
     "sum(p.numel() for p in model.parameters()).",
 )
 def test_parameter_count_answer(answers: dict[str, str], layers: dict[str, int]) -> None:
-    text = answers.get("q2a")
-    assert text, "q2a is not answered: write **Ответ q2a:** and the number of parameters"
+    text = answer(answers, "q2a", "the number of parameters")
     claimed, counted = first_integer(text), sum(layers.values())
     assert claimed is not None, f"no whole number in the answer to q2a: {text[:80]!r}"
     assert claimed == counted, (
@@ -61,8 +67,7 @@ def test_parameter_count_answer(answers: dict[str, str], layers: dict[str, int])
     "model.named_parameters() без .weight/.bias (например conv2 или features.3).",
 )
 def test_largest_layer_answer(answers: dict[str, str], layers: dict[str, int]) -> None:
-    text = answers.get("q2b")
-    assert text, "q2b is not answered: write **Ответ q2b:** and the name of the layer"
+    text = answer(answers, "q2b", "the name of the layer")
     claimed = claimed_layer(text, list(layers))
     assert claimed is not None, (
         f"the answer to q2b names none of the model's layers: {sorted(layers)[:30]}"

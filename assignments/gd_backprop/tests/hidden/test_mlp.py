@@ -1,7 +1,8 @@
 """Hidden tests, part 2: MLPRegressor (1.5 of the 2 points of component "mlp").
 
-The host holds its own numpy model of the spec (forward pass, loss, backprop and central finite
-differences) and checks the weights fetched from the kernel against it.
+The host holds its own numpy model of the spec (forward pass, loss and central finite
+differences in ../conftest.py, backprop here) and checks the weights fetched from the kernel
+against it.
 """
 
 from __future__ import annotations
@@ -12,25 +13,6 @@ import numpy as np
 import pytest
 
 from grader.testing import scale
-
-
-@pytest.fixture(scope="module")
-def gradcheck(hidden_data):
-    with np.load(hidden_data / "gradcheck.npz", allow_pickle=False) as f:
-        return f["X"], f["y"]
-
-
-def forward(coefs, intercepts, X):
-    a = X
-    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        a = a @ W + b
-        if i < len(coefs) - 1:
-            a = np.maximum(a, 0.0)
-    return a.reshape(-1)
-
-
-def loss(coefs, intercepts, X, y):
-    return float(np.mean((forward(coefs, intercepts, X) - y) ** 2))
 
 
 def backprop(coefs, intercepts, X, y):
@@ -48,47 +30,16 @@ def backprop(coefs, intercepts, X, y):
     return grad_coefs, grad_intercepts
 
 
-def numeric_gradients(coefs, intercepts, X, y, eps=1e-6):
-    """Central differences of ``loss`` with respect to every weight."""
-    params = [p.copy() for p in (*coefs, *intercepts)]
-    n = len(coefs)
-    grads = []
-    for p in params:
-        g = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + eps
-            plus = loss(params[:n], params[n:], X, y)
-            p[idx] = old - eps
-            minus = loss(params[:n], params[n:], X, y)
-            p[idx] = old
-            g[idx] = (plus - minus) / (2 * eps)
-        grads.append(g)
-    return grads[:n], grads[n:]
-
-
-def relative_error(got, want):
-    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
-    if got.shape != want.shape:
-        return np.inf
-    norm = max(np.linalg.norm(got), np.linalg.norm(want), 1e-12)
-    return float(np.linalg.norm(got - want) / norm)
-
-
-def fetch(model):
-    coefs = [np.asarray(W, dtype=np.float64) for W in model.get("coefs_")]
-    intercepts = [np.asarray(b, dtype=np.float64) for b in model.get("intercepts_")]
-    return coefs, intercepts
-
-
 def trained(nb, X, y, **params):
     model = nb.new("MLPRegressor", **params)
     model.train(X, y)
     return model
 
 
-def gradient_errors(nb, gradcheck):
-    """Relative errors of the student's gradients, layer by layer (coefs, then intercepts)."""
+@pytest.fixture
+def gradient_errors(nb, gradcheck, fetch, numeric_gradients, relative_error):
+    """Relative errors of the student's gradients, layer by layer (coefs, then intercepts), and
+    whether loss_gradients left the weights unchanged."""
     X, y = gradcheck
     model = trained(nb, X, y, hidden_layer_sizes=(7, 3), learning_rate=0.01, max_iter=2)
     coefs, intercepts = fetch(model)
@@ -111,8 +62,8 @@ def gradient_errors(nb, gradcheck):
     hint="Градиенты выходного слоя (coefs_[-1], intercepts_[-1]) не совпадают с конечными "
     "разностями: проверьте dL/dŷ = 2(ŷ − y)/n и формы.",
 )
-def test_output_layer_gradient(nb, gradcheck):
-    errors, _ = gradient_errors(nb, gradcheck)
+def test_output_layer_gradient(gradient_errors):
+    errors, _ = gradient_errors
     assert max(errors[2], errors[5]) < 1e-4, f"relative errors {errors[2]:.2e}, {errors[5]:.2e}"
 
 
@@ -123,8 +74,8 @@ def test_output_layer_gradient(nb, gradcheck):
     "разностями (отн. ошибка ≥ 1e-4) или loss_gradients меняет веса: проверьте производную "
     "ReLU (маска z > 0) и проход назад через все слои.",
 )
-def test_all_layer_gradients(nb, gradcheck):
-    errors, unchanged = gradient_errors(nb, gradcheck)
+def test_all_layer_gradients(gradient_errors):
+    errors, unchanged = gradient_errors
     assert max(errors) < 1e-4, f"relative errors per layer: {np.round(errors, 6)}"
     assert unchanged, "loss_gradients changed the weights"
 
@@ -135,7 +86,7 @@ def test_all_layer_gradients(nb, gradcheck):
     hint="coefs_ должен иметь формы [(d, h1), (h1, h2), …, (h_last, 1)], intercepts_ — "
     "[(h1,), …, (1,)] для любого hidden_layer_sizes; predict(X) возвращает форму (n,).",
 )
-def test_shapes_follow_hidden_layer_sizes(nb, gradcheck):
+def test_shapes_follow_hidden_layer_sizes(nb, gradcheck, fetch):
     X, y = gradcheck
     for sizes, d, n in [((7, 3), 6, 13), ((4,), 2, 5)]:
         model = trained(nb, X[:n, :d], y[:n], hidden_layer_sizes=sizes, max_iter=1)
@@ -153,7 +104,7 @@ def test_shapes_follow_hidden_layer_sizes(nb, gradcheck):
     "инициализация должна зависеть только от random_state (одинаковый random_state — "
     "одинаковые веса); loss_history_[k] — MSE перед k-м шагом.",
 )
-def test_one_step_is_gradient_descent(nb, gradcheck, credit):
+def test_one_step_is_gradient_descent(nb, gradcheck, fetch, loss, credit):
     X, y = gradcheck
     params = dict(hidden_layer_sizes=(6, 4), learning_rate=0.05, random_state=7)
     before = fetch(trained(nb, X, y, max_iter=3, **params))
@@ -176,7 +127,7 @@ def test_one_step_is_gradient_descent(nb, gradcheck, credit):
     component="mlp",
     hint="learning_rate, max_iter и random_state из конструктора должны влиять на обучение.",
 )
-def test_hyperparameters_are_used(nb, gradcheck):
+def test_hyperparameters_are_used(nb, gradcheck, fetch):
     X, y = gradcheck
 
     def first_layer(**params):
@@ -200,16 +151,16 @@ def test_hyperparameters_are_used(nb, gradcheck):
     "скрытой тестовой выборке, ноль при R² ≤ 0.7. Если часть 2 проходит проверку градиентов, "
     "а R² низкий, проверьте шаг обучения и инициализацию.",
 )
-def test_learns_nonlinear_task(nb, hidden_data, credit):
+def test_learns_nonlinear_task(nb, hidden_data, r2, credit):
     with np.load(hidden_data / "nonlinear_train.npz", allow_pickle=False) as f:
         X, y = f["X"], f["y"]
     X_test = np.load(hidden_data / "nonlinear_test_X.npy", allow_pickle=False)
     y_test = np.load(hidden_data / "nonlinear_test_y.npy", allow_pickle=False)
     model = trained(nb, X, y, hidden_layer_sizes=(10, 10), learning_rate=0.05, max_iter=1500)
-    r2 = _r2(model.predict(X_test), y_test)
-    fraction = scale(r2, zero=0.7, full=0.9)
-    assert fraction > 0, f"test R² = {r2:.3f}"
-    credit(fraction, f"R² = {r2:.3f}")
+    score = r2(model.predict(X_test), y_test)
+    fraction = scale(score, zero=0.7, full=0.9)
+    assert fraction > 0, f"test R² = {score:.3f}"
+    credit(fraction, f"R² = {score:.3f}")
 
 
 @pytest.mark.points(
@@ -218,23 +169,13 @@ def test_learns_nonlinear_task(nb, hidden_data, credit):
     hint="Сеть hidden_layer_sizes=(16,), learning_rate=0.05, max_iter=300, обученная на "
     "data/diabetes_train.npz со стандартизованным y, должна дать R² ≥ 0.5 на скрытой выборке.",
 )
-def test_diabetes_test_r2(nb, public_data, hidden_data, credit):
-    with np.load(public_data / "diabetes_train.npz", allow_pickle=False) as f:
-        X, y = f["X"], f["y"]
-    X_test = np.load(hidden_data / "diabetes_test_X.npy", allow_pickle=False)
-    y_test = np.load(hidden_data / "diabetes_test_y.npy", allow_pickle=False)
+def test_diabetes_test_r2(nb, diabetes, diabetes_test, r2, credit):
+    (X, y), (X_test, y_test) = diabetes, diabetes_test
     mean, std = y.mean(), y.std()
     model = trained(
         nb, X, (y - mean) / std, hidden_layer_sizes=(16,), learning_rate=0.05, max_iter=300
     )
-    r2 = _r2(np.asarray(model.predict(X_test), dtype=np.float64).reshape(-1) * std + mean, y_test)
-    fraction = scale(r2, zero=0.3, full=0.5)
-    assert fraction > 0, f"test R² = {r2:.3f}"
-    credit(fraction, f"R² = {r2:.3f}")
-
-
-def _r2(pred, target):
-    pred = np.asarray(pred, dtype=np.float64).reshape(-1)
-    if pred.shape != target.shape or not np.all(np.isfinite(pred)):
-        return -np.inf
-    return 1.0 - float(np.sum((pred - target) ** 2) / np.sum((target - target.mean()) ** 2))
+    score = r2(np.asarray(model.predict(X_test), dtype=np.float64).reshape(-1) * std + mean, y_test)
+    fraction = scale(score, zero=0.3, full=0.5)
+    assert fraction > 0, f"test R² = {score:.3f}"
+    credit(fraction, f"R² = {score:.3f}")

@@ -1,6 +1,7 @@
 """Public tests, part 1: LinearRegressionGD (0.5 of the 2 points of component "gd").
 
-Students run these with `grade check`; every assertion says what was expected.
+Students run these with `grade check`; every assertion says what was expected. Shared fixtures
+(``diabetes``, ``scalar``) are in ../conftest.py.
 """
 
 from __future__ import annotations
@@ -9,26 +10,14 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture(scope="module")
-def diabetes(public_data):
-    with np.load(public_data / "diabetes_train.npz", allow_pickle=False) as f:
-        return f["X"], f["y"]
-
-
-def _scalar(value, what):
-    arr = np.asarray(value, dtype=np.float64)
-    assert arr.size == 1, f"{what} должен быть числом (float), а получена форма {arr.shape}"
-    return float(arr.reshape(-1)[0])
-
-
 @pytest.mark.points(0.1, component="gd", hint="Проверьте формы coef_, intercept_ и predict(X).")
-def test_attributes_and_shapes(nb, diabetes):
+def test_attributes_and_shapes(nb, diabetes, scalar):
     X, y = diabetes[0][:50], diabetes[1][:50]
     model = nb.new("LinearRegressionGD", learning_rate=0.01, max_iter=5)
     model.train(X, y)
     coef = np.asarray(model.get("coef_"))
     assert coef.shape == (X.shape[1],), f"coef_: нужна форма (d,) = (10,), получена {coef.shape}"
-    _scalar(model.get("intercept_"), "intercept_")
+    scalar(model.get("intercept_"), "intercept_")
     pred = np.asarray(model.predict(X))
     assert pred.shape == (50,), f"predict(X): нужна форма (n,) = (50,), получена {pred.shape}"
     history = list(model.get("loss_history_"))
@@ -53,18 +42,18 @@ def test_loss_history_starts_at_zero_model(nb, diabetes):
 
 
 @pytest.mark.points(0.15, component="gd", hint="Градиент MSE: 2/n · Xᵀ(Xw + b − y).")
-def test_loss_gradient_formula(nb, diabetes):
+def test_loss_gradient_formula(nb, diabetes, scalar):
     X, y = diabetes[0][:40], diabetes[1][:40]
     model = nb.new("LinearRegressionGD", learning_rate=0.01, max_iter=3)
     model.train(X, y)
     coef = np.asarray(model.get("coef_"), dtype=np.float64)
-    intercept = _scalar(model.get("intercept_"), "intercept_")
+    intercept = scalar(model.get("intercept_"), "intercept_")
     result = model.loss_gradient(X, y)
     assert isinstance(result, tuple | list) and len(result) == 2, (
         "loss_gradient(X, y) должен вернуть пару (grad_coef, grad_intercept)"
     )
     grad_coef = np.asarray(result[0], dtype=np.float64)
-    grad_intercept = _scalar(result[1], "grad_intercept")
+    grad_intercept = scalar(result[1], "grad_intercept")
     residual = X @ coef + intercept - y
     want_coef, want_intercept = 2.0 / len(y) * X.T @ residual, 2.0 * residual.mean()
     assert grad_coef.shape == (10,), f"grad_coef: нужна форма (10,), получена {grad_coef.shape}"

@@ -1,7 +1,8 @@
 """Public tests, part 2: MLPRegressor (0.5 of the 2 points of component "mlp").
 
-The reference forward pass below is the one in README.md: ReLU hidden layers, a linear output,
-L = mean((y_hat - y)**2). Gradients are checked against central finite differences of it.
+The reference forward pass (``forward`` from ../conftest.py) is the one in README.md: ReLU hidden
+layers, a linear output, L = mean((y_hat - y)**2). Gradients are checked against central finite
+differences of it.
 """
 
 from __future__ import annotations
@@ -11,58 +12,15 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def diabetes(public_data):
-    with np.load(public_data / "diabetes_train.npz", allow_pickle=False) as f:
-        X, y = f["X"], f["y"]
+def standardized(diabetes):
+    """The training set with y standardized: the network learns it more easily."""
+    X, y = diabetes
     return X, (y - y.mean()) / y.std()
 
 
-def forward(coefs, intercepts, X):
-    a = X
-    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        a = a @ W + b
-        if i < len(coefs) - 1:
-            a = np.maximum(a, 0.0)
-    return a.reshape(-1)
-
-
-def loss(coefs, intercepts, X, y):
-    return float(np.mean((forward(coefs, intercepts, X) - y) ** 2))
-
-
-def numeric_gradients(coefs, intercepts, X, y, eps=1e-6):
-    """Central differences of ``loss`` with respect to every weight."""
-    params = [p.copy() for p in (*coefs, *intercepts)]
-    grads = []
-    for p in params:
-        g = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + eps
-            plus = loss(params[: len(coefs)], params[len(coefs) :], X, y)
-            p[idx] = old - eps
-            minus = loss(params[: len(coefs)], params[len(coefs) :], X, y)
-            p[idx] = old
-            g[idx] = (plus - minus) / (2 * eps)
-        grads.append(g)
-    return grads[: len(coefs)], grads[len(coefs) :]
-
-
-def relative_error(got, want):
-    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
-    norm = max(np.linalg.norm(got), np.linalg.norm(want), 1e-12)
-    return float(np.linalg.norm(got - want) / norm)
-
-
-def fetch(model):
-    coefs = [np.asarray(W, dtype=np.float64) for W in model.get("coefs_")]
-    intercepts = [np.asarray(b, dtype=np.float64) for b in model.get("intercepts_")]
-    return coefs, intercepts
-
-
 @pytest.mark.points(0.1, component="mlp", hint="Проверьте формы coefs_, intercepts_ и predict(X).")
-def test_default_shapes(nb, diabetes):
-    X, y = diabetes[0][:60], diabetes[1][:60]
+def test_default_shapes(nb, standardized, fetch, forward):
+    X, y = standardized[0][:60], standardized[1][:60]
     model = nb.new("MLPRegressor", max_iter=3)
     model.train(X, y)
     coefs, intercepts = fetch(model)
@@ -90,8 +48,10 @@ def test_default_shapes(nb, diabetes):
 @pytest.mark.points(
     0.25, component="mlp", hint="Сравните loss_gradients с конечными разностями (см. README)."
 )
-def test_gradients_match_finite_differences(nb, diabetes):
-    X, y = diabetes[0][:20], diabetes[1][:20]
+def test_gradients_match_finite_differences(
+    nb, standardized, fetch, numeric_gradients, relative_error
+):
+    X, y = standardized[0][:20], standardized[1][:20]
     model = nb.new("MLPRegressor", hidden_layer_sizes=(5,), learning_rate=0.01, max_iter=2)
     model.train(X, y)
     coefs, intercepts = fetch(model)
@@ -120,8 +80,8 @@ def test_gradients_match_finite_differences(nb, diabetes):
 
 
 @pytest.mark.points(0.15, component="mlp", hint="loss_history_[k] — MSE перед k-м шагом.")
-def test_training_reduces_loss(nb, diabetes):
-    X, y = diabetes
+def test_training_reduces_loss(nb, standardized):
+    X, y = standardized
     model = nb.new("MLPRegressor", hidden_layer_sizes=(16,), learning_rate=0.05, max_iter=100)
     model.train(X, y)
     history = np.asarray(model.get("loss_history_"), dtype=np.float64)
