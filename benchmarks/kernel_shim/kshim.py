@@ -117,6 +117,8 @@ def _run() -> dict[str, float]:
     args = [CONFIG["tests"], "--rootdir", CONFIG["tests"], "-q", "-p", "no:cacheprovider"]
     args += ["-p", "no:faulthandler", "--import-mode=importlib", "--capture=sys", "-o", "addopts="]
     log = io.StringIO()
+    # As the grader does: rewritten test modules are cached once, not rewritten per kernel.
+    sys.pycache_prefix, sys.dont_write_bytecode = str(Path(__file__).with_name("pyc")), False
     with redirect_stdout(log), redirect_stderr(log):
         pytest.main(args, plugins=[plugin])
     if CONFIG.get("log"):  # for debugging the shim: pytest's own report of the last run
