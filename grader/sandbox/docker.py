@@ -7,6 +7,9 @@ connection file sits next to it in a read-only mount. The container is created a
 with the SDK (its whole configuration is in :func:`container_config`); the process the kernel
 manager watches is ``docker wait <id>``, which lives exactly as long as the container, so
 jupyter_client's liveness checks work unchanged. Signals and kills go through the Docker API.
+A dead kernel is also seen directly, as the end of the container's init process on this host:
+the engine records an exit (and ``docker wait`` returns) only after it has torn the task down,
+under load seconds later, and a crash seen that late would be judged a time-out.
 
 On exit the container, its socket folder and the connection file are removed, on every path.
 Leftovers of a killed grader (labelled ``dl-grader.sandbox``) are removed by
@@ -29,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -41,7 +45,7 @@ from requests.exceptions import RequestException
 
 from grader.errors import PayloadRejected, SandboxError
 from grader.image import runtime_image_tag
-from grader.sandbox.base import CommandKernelManager, KernelRequest, kernel_env
+from grader.sandbox.base import CommandKernelManager, KernelRequest, kernel_env, release
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,12 @@ SOCKETS = "ipc/k"
 SOURCE = "/submission"
 """Where the submission's copy is mounted read-only when the workdir is a tmpfs."""
 MIB = 1024 * 1024
+SIGKILLED = 128 + signal.SIGKILL
+"""The container's exit code when the kernel was SIGKILLed (the OOM killer, or a kill)."""
+RECORD_WAIT = 15.0
+"""Seconds :meth:`DockerKernelManager.exit_reason` waits for the engine to record an exit."""
+OOM_GRACE = 1.0
+"""Seconds more it waits for an out-of-memory event handled after a SIGKILLed kernel's exit."""
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 DOCTOR_HINT = "is the Docker daemon running? try `grade doctor`"
 
@@ -170,6 +180,8 @@ class DockerKernelManager(CommandKernelManager):
         self._user = user
         self._host = host
         self._last_state: dict[str, Any] = {}
+        self._gone = False
+        self._init: InitProcess | None = None
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)
@@ -179,12 +191,14 @@ class DockerKernelManager(CommandKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         """Start the container through the API, then watch it with ``docker wait``."""
         self._unseal_sockets()
+        self._init = None
         try:
             await asyncio.to_thread(self.container.start)
         except (DockerException, RequestException) as exc:
             raise SandboxError(
                 f"the sandbox container did not start: {_reason(exc)}", hint=DOCTOR_HINT
             ) from exc
+        self._init = await asyncio.to_thread(InitProcess.of, self.container)
         env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONTEXT"}
         kw.update(
             env={**env, "DOCKER_HOST": self._host},
@@ -243,17 +257,121 @@ class DockerKernelManager(CommandKernelManager):
         await self._async_signal_kernel(signal.SIGKILL)
         await super()._async_kill_kernel(restart=restart)
 
-    def exit_reason(self) -> str | None:
-        """'out_of_memory' when the container's memory limit killed the kernel, else None."""
+    async def _async_is_alive(self) -> bool:
+        """Dead once ``docker wait`` has returned, or as soon as the container's init process
+        has ended (within milliseconds of the kernel: its child ``timeout`` exits with it).
+
+        ``docker wait`` alone is late: dockerd records an exit only after deleting the task,
+        waiting up to 2 s for the log streams and unmounting, and the CLI must then be
+        scheduled. Under load that takes seconds, and a kernel that crashed early in a cell
+        would still look alive when the cell's time runs out: a crash judged a time-out.
+        """
+        if not await super()._async_is_alive():
+            return False
+        return self._init is None or self._init.alive()
+
+    is_alive = _async_is_alive  # type: ignore[assignment]  # the base binds its own function
+
+    def _ended(self) -> bool:
+        """The kernel was started and has ended (synchronous; see ``_async_is_alive``)."""
+        process = getattr(self.provisioner, "process", None) if self.has_kernel else None
+        if process is None:
+            return False
+        return process.poll() is not None or (self._init is not None and not self._init.alive())
+
+    def exit_reason(self, wait: float = RECORD_WAIT) -> str | None:
+        """'out_of_memory' when the container's memory limit killed the kernel, else None.
+
+        The kernel is seen dead before the engine has recorded why (see ``_async_is_alive``):
+        until it has, this waits (at most ``wait`` s), and for a SIGKILLed kernel
+        :data:`OOM_GRACE` s more, as the engine may handle the out-of-memory event after the
+        exit. A kernel still running, or never started, is answered at once.
+        """
         state = self.state()
+        if not self._ended():
+            return "out_of_memory" if state.get("OOMKilled") else None
+        deadline = time.monotonic() + wait
+        while _running(state) and not self._gone and time.monotonic() < deadline:
+            time.sleep(0.05)
+            state = self.state()
+        if not _running(state) and state.get("ExitCode") == SIGKILLED:
+            grace = min(deadline, time.monotonic() + OOM_GRACE)
+            while not state.get("OOMKilled") and not self._gone and time.monotonic() < grace:
+                time.sleep(0.05)
+                state = self.state()
         return "out_of_memory" if state.get("OOMKilled") else None
 
     def state(self) -> dict[str, Any]:
         """The container's state (Status, ExitCode, OOMKilled...), last known if it is gone."""
-        with suppress(DockerException, RequestException):
+        try:
             self.container.reload()
+        except NotFound:
+            self._gone = True
+        except (DockerException, RequestException):
+            pass
+        else:
             self._last_state = dict(self.container.attrs.get("State") or {})
         return self._last_state
+
+
+def _running(state: dict[str, Any]) -> bool:
+    return bool(state.get("Running")) or state.get("Status") in ("running", "restarting")
+
+
+@dataclass(frozen=True)
+class InitProcess:
+    """The container's init process (``docker-init``) as this host sees it, in ``/proc``.
+
+    It ends right after the kernel does, long before the engine has recorded the exit. Only a
+    process verified when the container started is trusted: its cgroup names the container.
+    """
+
+    pid: int
+    started: str
+    """Its start time (field 22 of ``/proc/<pid>/stat``): a reused pid is another process."""
+
+    @classmethod
+    def of(cls, container: Any) -> InitProcess | None:
+        """The started container's init, or None where this host cannot see it (another pid
+        namespace: a remote engine, a grader in a container) or it has already ended."""
+        with suppress(DockerException, RequestException):
+            container.reload()
+        state = getattr(container, "attrs", {}).get("State") or {}
+        pid = state.get("Pid")
+        if not isinstance(pid, int) or pid <= 0:
+            return None
+        try:
+            cgroups = Path(f"/proc/{pid}/cgroup").read_text(encoding="utf-8", errors="replace")
+            fields = _proc_stat(pid)
+        except (OSError, ValueError):
+            return None
+        if str(container.id) not in cgroups or fields[0] in DEAD_STATES:
+            return None
+        return cls(pid, fields[19])
+
+    def alive(self) -> bool:
+        """False once it has exited (a zombie, reaped, or its pid reused); True when it runs or
+        when ``/proc`` cannot tell (then ``docker wait`` decides)."""
+        try:
+            fields = _proc_stat(self.pid)
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        except (OSError, ValueError):
+            return True
+        return fields[19] == self.started and fields[0] not in DEAD_STATES
+
+
+DEAD_STATES = frozenset("ZXx")
+"""``/proc/<pid>/stat`` states of a process that has exited (zombie, dead)."""
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """Fields of ``/proc/<pid>/stat`` after the command name: [0] state, [19] start time."""
+    text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    fields = text[text.rindex(")") + 1 :].split()
+    if len(fields) < 20:
+        raise ValueError(f"short /proc/{pid}/stat")
+    return fields
 
 
 def _is_socket(path: Path) -> bool:
@@ -477,15 +595,15 @@ def _remove(container: Any) -> None:
 
 
 def _reap(km: DockerKernelManager) -> None:
-    """SIGKILL the ``docker wait`` process if it still runs; forget kernel files."""
+    """SIGKILL the ``docker wait`` process if it still runs; release the manager's files,
+    ports, control socket and zmq context."""
     process = getattr(km.provisioner, "process", None) if km.provisioner is not None else None
     if process is not None and process.poll() is None:
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-    km.cleanup_connection_file()
-    km.cleanup_ipc_files()
+    release(km)
 
 
 def docker_host() -> str:

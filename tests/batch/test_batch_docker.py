@@ -1,22 +1,28 @@
 """`grade batch` with the Docker backend (the default for instructors): a small class with a
-hostile submission, then a cached rerun; no container is left behind."""
+hostile submission, then a cached rerun; no container is left behind. The crash and time-out
+verdicts also hold when the engine reports a container's end late, as it does under load."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import build_class
 
 from grader.batch.runner import BatchOptions, run_batch
 from grader.errors import GraderError
+from grader.grading import Options, grade_submission
 from grader.report.build import build_reports
+from grader.results import Status
 from grader.sandbox.choose import Backend
 from grader.spec import Assignment
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
+"""Not ``from conftest import ...``: run together with tests/sandbox, that name is theirs."""
 
 
 @pytest.fixture
@@ -39,9 +45,10 @@ def _orphans() -> set[str]:
 
 
 @pytest.mark.usefixtures("docker_ready")
-def test_docker_batch_grades_caches_and_cleans_up(spec: Assignment, tmp_path: Path) -> None:
-    root = build_class(
-        tmp_path / "class",
+def test_docker_batch_grades_caches_and_cleans_up(
+    spec: Assignment, make_class: Any, tmp_path: Path
+) -> None:
+    root = make_class(
         {
             "good.ipynb": "graded/full_marks",
             "exits.ipynb": "crashed/os_exit",
@@ -63,3 +70,27 @@ def test_docker_batch_grades_caches_and_cleans_up(spec: Assignment, tmp_path: Pa
     assert rows == {"good": ("graded", 4.0), "exits": ("crashed", 0.0), "loop": ("timeout", 0.0)}
     assert run_batch(spec, root, out=out, options=options).cached == 3
     assert _orphans() <= before
+
+
+@pytest.mark.usefixtures("docker_ready")
+def test_crash_and_timeout_verdicts_hold_when_the_engine_is_slow(
+    spec: Assignment, tmp_path: Path
+) -> None:
+    """The pair that once flipped under load: `docker wait` (the kernel's liveness as
+    jupyter_client sees it) returns 5 s after the container ends, as a busy dockerd makes it.
+    With a 2 s cell limit, os._exit must still be a crash and the endless loop a time-out."""
+    from grader.sandbox.docker import DockerSandbox
+
+    real = shutil.which("docker")
+    assert real is not None
+    late = tmp_path / "late-docker"
+    late.write_text(f'#!/bin/sh\n"{real}" "$@"; rc=$?\n[ "$1" = wait ] && sleep 5\nexit $rc\n')
+    late.chmod(0o755)
+    options = Options(sandbox=DockerSandbox(docker_cli=str(late)))
+    assert spec.resources.cell_timeout == 2
+    for rel, status in [
+        ("crashed/os_exit", Status.CRASHED),
+        ("timeout/infinite_loop_cell", Status.TIMEOUT),
+    ]:
+        result = grade_submission(spec, NOTEBOOKS / f"{rel}.ipynb", options=options)
+        assert result.status is status, (rel, result.message)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,8 @@ from grader.sandbox.docker import (
     LABEL_RUN_DIR,
     DockerKernelManager,
     DockerSandbox,
+    InitProcess,
+    _proc_stat,
     connect,
     container_config,
     prune,
@@ -202,6 +207,88 @@ def test_exit_reason_reports_out_of_memory(tmp_path: Path, fake_docker: Any) -> 
         km.container.attrs["State"] = {"Status": "exited", "ExitCode": 137, "OOMKilled": True}
         assert km.exit_reason() == "out_of_memory"
     assert km.exit_reason() == "out_of_memory"  # remembered after removal
+
+
+class _Recording:
+    """A container whose engine records its end late: ``reload`` walks through ``states``."""
+
+    def __init__(self, *states: dict[str, Any]) -> None:
+        self.states, self.reloads = list(states), 0
+        self.attrs: dict[str, Any] = {"State": self.states[0]}
+
+    def reload(self) -> None:
+        self.attrs = {"State": self.states[min(self.reloads, len(self.states) - 1)]}
+        self.reloads += 1
+
+
+RUNNING = {"Status": "running", "Running": True, "ExitCode": 0, "OOMKilled": False}
+KILLED = {"Status": "exited", "Running": False, "ExitCode": 137, "OOMKilled": False}
+OOM = {**KILLED, "OOMKilled": True}
+CRASHED = {**KILLED, "ExitCode": 1}
+
+
+@pytest.mark.parametrize(
+    "states, expected",
+    [
+        ((RUNNING, RUNNING, RUNNING, OOM), "out_of_memory"),  # the exit recorded late
+        ((RUNNING, KILLED, KILLED, OOM), "out_of_memory"),  # the OOM event after the exit
+        ((RUNNING, RUNNING, CRASHED), None),
+    ],
+)
+def test_exit_reason_waits_for_the_engine_to_record_the_end(
+    tmp_path: Path,
+    fake_docker: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    states: tuple[dict[str, Any], ...],
+    expected: str | None,
+) -> None:
+    """The kernel is seen dead (its init process ended) before dockerd has recorded the exit
+    and handled the OOM event: exit_reason() waits for that record instead of saying None."""
+    with DockerSandbox(client=fake_docker, image="img:test", docker_cli="true").kernel(
+        _request(tmp_path)
+    ) as km:
+        km.container = container = _Recording(*states)
+        monkeypatch.setattr(km, "_ended", lambda: True)
+        assert km.exit_reason() == expected
+        assert container.reloads == len(states)
+
+
+def test_exit_reason_of_a_live_kernel_or_a_silent_engine_is_prompt(
+    tmp_path: Path, fake_docker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with DockerSandbox(client=fake_docker, image="img:test", docker_cli="true").kernel(
+        _request(tmp_path)
+    ) as km:
+        km.container = _Recording(RUNNING)
+        started = time.monotonic()
+        assert km.exit_reason() is None  # not ended: nothing to wait for
+        monkeypatch.setattr(km, "_ended", lambda: True)
+        assert km.exit_reason(wait=0.3) is None  # the engine never records it: bounded
+        assert time.monotonic() - started < 2
+
+
+def test_init_process_is_dead_once_it_exits() -> None:
+    child = subprocess.Popen(["sleep", "30"])
+    init = InitProcess(child.pid, _proc_stat(child.pid)[19])
+    assert init.alive()
+    child.kill()
+    deadline = time.monotonic() + 10
+    while _proc_stat(child.pid)[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not init.alive()  # a zombie: ended, not yet reaped
+    child.wait()
+    assert not init.alive()  # reaped
+    assert not InitProcess(os.getpid(), "0").alive()  # the pid is now another process
+
+
+def test_init_process_is_trusted_only_if_its_cgroup_names_the_container(fake_docker: Any) -> None:
+    """A pid from another pid namespace (remote engine, grader in a container) may name any
+    process here: then liveness is left to `docker wait` alone."""
+    container = fake_docker.containers.create(name="c")
+    container.attrs["State"]["Pid"] = os.getpid()  # a process, but not in the container
+    assert InitProcess.of(container) is None
+    container.attrs["State"]["Pid"] = 0
+    assert InitProcess.of(container) is None
 
 
 def test_missing_image_says_how_to_build_it(tmp_path: Path, fake_docker: Any) -> None:
@@ -417,13 +504,49 @@ def test_pids_are_limited(docker_engine: Any, tmp_path: Path) -> None:
     assert int(_value(out)) < LIMITS.pids
 
 
+def late_docker_cli(folder: Path, delay: float = 5) -> str:
+    """The docker CLI, except that `docker wait` returns ``delay`` s after the container ends:
+    what a busy engine does (it records an exit only after tearing the task down)."""
+    real = shutil.which("docker")
+    assert real is not None
+    script = folder / "late-docker"
+    script.write_text(
+        f'#!/bin/sh\n"{real}" "$@"; rc=$?\n[ "$1" = wait ] && sleep {delay}\nexit $rc\n'
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
 @docker
-def test_memory_bomb_is_killed_as_out_of_memory(docker_engine: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["prompt", "late"])
+def test_memory_bomb_is_killed_as_out_of_memory(
+    docker_engine: Any, tmp_path: Path, engine: str
+) -> None:
     request = _request(tmp_path)
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    cli = late_docker_cli(tmp_path) if engine == "late" else "docker"
+    with DockerSandbox(client=docker_engine, docker_cli=cli).kernel(request) as km:
         with pytest.raises(DeadKernelError):
             _run(km, request.workdir, "x = bytearray(2 * 1024**3)")
         assert km.exit_reason() == "out_of_memory"
+
+
+@docker
+def test_a_crash_the_engine_reports_late_is_still_seen_in_time(
+    docker_engine: Any, tmp_path: Path
+) -> None:
+    """The kernel dies at once, but `docker wait` says so only 5 s later: the death must be
+    seen within the cell's 3 s (a time-out verdict otherwise), from the container's init."""
+    request = _request(tmp_path)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; os._exit(1)")])
+    sandbox = DockerSandbox(client=docker_engine, docker_cli=late_docker_cli(tmp_path))
+    with sandbox.kernel(request) as km:
+        client = NotebookClient(nb, km=km, timeout=3, allow_errors=True)
+        with client.setup_kernel():
+            started = time.monotonic()
+            with pytest.raises(DeadKernelError):  # not CellTimeoutError
+                client.execute_cell(nb.cells[0], 0)
+            assert time.monotonic() - started < 3
+            assert km.exit_reason() is None  # a crash, not out of memory
 
 
 @docker
