@@ -250,6 +250,7 @@ def otter_command(root: Path, out: Path, jobs: int) -> list[str]:
         f'for nb in "{root}/subs"/*.ipynb; do mkdir -p "{out}/$(basename "$nb" .ipynb)"; done; '
         f'ls "{root}/subs"/*.ipynb | xargs -P {jobs} -I{{}} sh -c {_q(each)} _ '
         f'"{root}/autograder.zip" "{out}" {{}}'
+        "  || [ $? -eq 123 ]"  # xargs: some submission failed (invalid JSON): graded as such
     )
     return ["bash", "-c", script]
 

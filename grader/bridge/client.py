@@ -23,6 +23,7 @@ from jupyter_core.utils import run_sync
 
 from grader.bridge.codec import Decoder, HandleRef, Limits, encode, parse
 from grader.errors import BridgeError, BridgeTimeout, MissingName, PayloadRejected, RemoteError
+from grader.sandbox.ready import ReadyBlockingClient
 
 MIME = "text/x-grader-bridge"
 _MODULE = '__import__("sys").modules["_grader_bridge"]'
@@ -52,7 +53,7 @@ class Bridge:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Bridge:
         """Connect and install the kernel half; on failure nothing is left running."""
-        kc = BlockingKernelClient()
+        kc = ReadyBlockingClient(parent=self.km)
         kc.load_connection_info(self.km.get_connection_info())
         kc.start_channels()
         self._kc = kc

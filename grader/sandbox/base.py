@@ -62,6 +62,7 @@ class CommandKernelManager(AsyncKernelManager):
     """
 
     def __init__(self, argv: list[str], **kwargs: object) -> None:
+        kwargs.setdefault("client_class", "grader.sandbox.ready.ReadyAsyncClient")
         super().__init__(**kwargs)
         self._argv = argv
 
