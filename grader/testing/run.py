@@ -72,6 +72,10 @@ def run_tests(
             "no:threadexception",
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
+            # Only the crash line of a failure is used. Native tracebacks need no ast.parse
+            # of the test's source, which CPython 3.11.7 can fail with "AST constructor
+            # recursion depth mismatch" in a long-lived process (seen in the hostile suite).
+            "--tb=native",
             *(["--collect-only"] if collect_only else []),
         ]
         with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
