@@ -1,1 +1,0 @@
-"""Typer command functions, registered on the app in ``grader.cli``."""
