@@ -26,9 +26,9 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.grading import Options, grade_submission  # noqa: E402
+from grader.core.spec import load_assignment  # noqa: E402
+from grader.pipeline.grading import Options, grade_submission  # noqa: E402
 from grader.sandbox.local import LocalSandbox  # noqa: E402
-from grader.spec import load_assignment  # noqa: E402
 
 
 def plain_nbclient(notebook: Path, data: Path) -> None:

@@ -26,10 +26,10 @@ from nbclient import NotebookClient
 from rich.console import Console
 from rich.table import Table
 
+from grader.core.spec import Resources
 from grader.sandbox.base import KernelRequest
 from grader.sandbox.docker import DockerSandbox
 from grader.sandbox.local import LocalSandbox
-from grader.spec import Resources
 
 CELLS = [
     "import numpy as np",

@@ -89,8 +89,11 @@ def write_shim(work: Path) -> Path:
         "public_data": str(ASSIGNMENT / "data" / "public"),
         "hidden_data": str(ASSIGNMENT / "data" / "hidden"),
         "aliases": spec.get("names", {}).get("aliases", {}),
+        "scale": str(shutil.copy(ROOT / "grader" / "core" / "scale.py", shim)),
         "helpers": str(shutil.copy(ROOT / "grader" / "testing" / "helpers.py", shim)),
-        "bridge": str(shutil.copy(ROOT / "grader" / "bridge" / "kernel_side.py", shim)),
+        "bridge": str(
+            shutil.copy(ROOT / "grader" / "pipeline" / "bridge" / "kernel_side.py", shim)
+        ),
     }
     (shim / "kshim.json").write_text(json.dumps(config, indent=1))
     return shim

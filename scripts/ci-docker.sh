@@ -37,12 +37,12 @@ docker version --format 'engine {{.Server.Version}}'
 if command -v grade >/dev/null && grade image --help >/dev/null 2>&1; then
     grade=(grade)
 else
-    grade=(python -m grader.cli_docker)
+    grade=(python -m grader.cli)
 fi
 
 if [[ $mode == offline ]]; then
     step "offline base image"
-    $sudo runtime-image/build-offline-base.sh
+    $sudo grader/sandbox/docker/recipe/build-offline-base.sh
     step "runtime image"
     "${grade[@]}" image build --offline
 else

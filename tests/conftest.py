@@ -11,12 +11,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.grading import Options, grade_submission
-from grader.results import GradeResult
+from grader.core.results import GradeResult
+from grader.core.spec import Assignment, load_assignment
+from grader.pipeline.grading import Options, grade_submission
 from grader.sandbox.base import Sandbox
 from grader.sandbox.fake import FakeSandbox
 from grader.sandbox.local import LocalSandbox
-from grader.spec import Assignment, load_assignment
 
 collect_ignore = ["fixtures"]
 """Assignment tests under fixtures/ run only inside the grader, never in this suite."""

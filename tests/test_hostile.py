@@ -41,11 +41,11 @@ import psutil
 import pytest
 from jupyter_core.paths import jupyter_runtime_dir
 
-from grader.expectations import Expectation, load_expectation, mismatches
-from grader.grading import Options, grade_submission
-from grader.results import GradeResult
+from grader.core.results import GradeResult
+from grader.core.spec import Assignment, load_assignment
+from grader.course.expectations import Expectation, load_expectation, mismatches
+from grader.pipeline.grading import Options, grade_submission
 from grader.sandbox.base import Sandbox
-from grader.spec import Assignment, load_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ROOT / "student_submissions" / "_hostile"
@@ -400,8 +400,8 @@ def _restore(host: Host, before: dict[str, str]) -> None:
 def _docker_ready() -> str:
     """Empty when the engine and the runtime image are there, else why not."""
     try:
-        from grader.image import runtime_image_tag
         from grader.sandbox.docker import connect
+        from grader.sandbox.docker.image import runtime_image_tag
 
         client = connect(timeout=10)
         client.images.get(runtime_image_tag())
@@ -516,8 +516,8 @@ def test_codec_refuses_a_flood_of_items_before_parsing(monkeypatch: pytest.Monke
     """10 million tiny items would cost json.loads ~15 s and ~1.6 GB on the host."""
     import json
 
-    from grader.bridge import codec
-    from grader.errors import PayloadRejected
+    from grader.core.errors import PayloadRejected
+    from grader.pipeline.bridge import codec
 
     parsed: list[str] = []
     monkeypatch.setattr(json, "loads", parsed.append)

@@ -18,13 +18,13 @@ import pytest
 import zmq
 from jupyter_core.utils import ensure_event_loop
 
-from grader.bridge import Bridge
-from grader.grading import Options, grade_submission
-from grader.results import Status
+from grader.core.results import Status
+from grader.core.spec import Assignment, load_assignment
+from grader.pipeline.bridge import Bridge
+from grader.pipeline.grading import Options, grade_submission
 from grader.sandbox.base import CommandKernelManager, Sandbox, release
 from grader.sandbox.fake import FakeSandbox
 from grader.sandbox.local import LocalSandbox
-from grader.spec import Assignment, load_assignment
 
 SUBMISSIONS = {"graded/full_marks": Status.GRADED, "crashed/os_exit": Status.CRASHED}
 """A kernel the tests reach through the bridge, and one that dies before any test runs."""

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.grading import Options, grade_submission
-from grader.results import GradeResult, Outcome, Status
+from grader.core.results import GradeResult, Outcome, Status
+from grader.core.spec import Assignment
+from grader.pipeline.grading import Options, grade_submission
 from grader.sandbox.local import LocalSandbox
-from grader.spec import Assignment
 
 FAKE_RESULT_FILES = [
     Path("/tmp") / n for n in ("result.json", "results.json", "grade.json", ".pytest_cache")

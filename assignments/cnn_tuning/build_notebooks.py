@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from grader.authoring import write_notebook
+from grader.course.authoring import write_notebook
 
 ID = "cnn_tuning"
 HERE = Path(__file__).resolve().parent

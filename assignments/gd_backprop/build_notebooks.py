@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.authoring import make_notebook, write_notebook
+from grader.course.authoring import make_notebook, write_notebook
 
 ID = "gd_backprop"
 HERE = Path(__file__).resolve().parent

@@ -105,8 +105,10 @@ class Plugin:
 def _grader_helpers() -> None:
     """``from grader.testing import scale`` without importing the grader (not installed here)."""
     if "grader.testing" not in sys.modules:
-        helpers = _load("grader.testing", CONFIG["helpers"])
         package = sys.modules.setdefault("grader", types.ModuleType("grader"))
+        sys.modules.setdefault("grader.core", types.ModuleType("grader.core"))
+        sys.modules["grader.core.scale"] = _load("grader.core.scale", CONFIG["scale"])
+        helpers = _load("grader.testing", CONFIG["helpers"])
         package.testing = helpers  # type: ignore[attr-defined]
         sys.modules["grader.testing"] = helpers
 

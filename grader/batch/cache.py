@@ -12,8 +12,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from grader import __version__
-from grader.spec import SPEC_FILE, Assignment
+from grader.core.spec import SPEC_FILE, Assignment
+from grader.core.version import version
 
 _SKIP_DIRS = {
     "__pycache__",
@@ -87,7 +87,7 @@ def cache_key(
     parts = {
         "submission": submission,
         "assignment": assignment,
-        "grader": __version__,
+        "grader": version(),
         "hidden": hidden,
         "submitted_at": submitted_at.isoformat() if submitted_at else None,
     }

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from grader.results import Status
+from grader.core.results import Status
+
+GRADED_STATUSES = (Status.GRADED, Status.MISSING_NAMES)
+"""Verdicts that count as graded (the rest are failures: refused, stopped, grader errors)."""
 
 
 class Outcome(StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from grader.errors import GraderError
+from grader.core.errors import GraderError
 
 
 def parse_gpus(text: str | None) -> list[str]:

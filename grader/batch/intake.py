@@ -25,8 +25,9 @@ from datetime import datetime
 from pathlib import Path
 
 from grader.batch.timestamps import GitTimes, ManifestRow, file_time, read_manifest
-from grader.errors import GraderError
-from grader.results import Status
+from grader.core.errors import GraderError
+from grader.core.messages import Refusals as R
+from grader.core.outcomes import Refused, Unusable
 
 GRADABLE_SUFFIXES = {".ipynb", ".zip"}
 IGNORED_SUFFIXES = {".csv", ".md", ".txt", ".json", ".log", ".html", ".xml", ".tsv"}
@@ -47,9 +48,8 @@ class Entry:
     submitted_at: datetime | None = None
     time_from: str = ""
     """Where ``submitted_at`` came from: manifest, git, file, or empty."""
-    verdict: Status | None = None
-    """Set when the entry cannot be graded; ``message`` says why."""
-    message: str = ""
+    refused: Refused | None = None
+    """Set when the entry cannot be graded, saying why."""
     sources: tuple[Path, ...] = ()
 
 
@@ -164,20 +164,18 @@ def _scan(root: Path, *, skip: set[Path]) -> tuple[list[Entry], list[str]]:
 
 def _entry(path: Path) -> Entry:
     student = student_id(path.name if path.is_dir() else path.stem)
-    verdict, message = _refusal(path)
-    return Entry(student=student, source=path, verdict=verdict, message=message, sources=(path,))
+    return Entry(student=student, source=path, refused=_refusal(path), sources=(path,))
 
 
-def _refusal(path: Path) -> tuple[Status | None, str]:
+def _refusal(path: Path) -> Refused | None:
+    invalid = Unusable.INVALID_NOTEBOOK
     if not os.access(path, os.R_OK):
-        return Status.INVALID_NOTEBOOK, f"{path.name} cannot be read (permissions)"
+        return Refused.of(invalid, R.unreadable, name=path.name)
     if path.is_file() and path.suffix.lower() not in GRADABLE_SUFFIXES:
-        return Status.INVALID_NOTEBOOK, (
-            f"{path.name} is not a notebook (.ipynb), a folder or a zip; submit the notebook itself"
-        )
+        return Refused.of(invalid, R.not_gradable, name=path.name)
     if not path.is_file() and not path.is_dir():
-        return Status.INVALID_NOTEBOOK, f"{path.name} is not a regular file or folder"
-    return None, ""
+        return Refused.of(invalid, R.not_regular, name=path.name)
+    return None
 
 
 def _merge(
@@ -207,9 +205,9 @@ def _from_row(row: ManifestRow, root: Path, by_path: dict[Path, Entry]) -> Entry
             source=None,
             submitted_at=row.submitted_at,
             time_from="manifest" if row.submitted_at else "",
-            verdict=Status.NOT_FOUND,
-            message=f"the manifest (line {row.line}) names {row.file or 'no file'}, "
-            "which is not in the submissions",
+            refused=Refused.of(
+                Unusable.NOT_FOUND, R.manifest_file_missing, line=row.line, file=row.file or "-"
+            ),
         )
     seen = by_path.get(path.resolve()) or _entry(path)
     return replace(
@@ -223,18 +221,12 @@ def _from_row(row: ManifestRow, root: Path, by_path: dict[Path, Entry]) -> Entry
 def _duplicate(group: list[Entry]) -> Entry:
     paths = tuple(p for e in group for p in e.sources)
     names = ", ".join(p.name for p in paths) or f"{len(group)} manifest rows"
-    return Entry(
-        student=group[0].student,
-        source=None,
-        verdict=Status.DUPLICATE,
-        message=f"{len(group)} submissions for this student ({names}); none was "
-        "graded: keep one, or list the one to grade in --manifest",
-        sources=paths,
-    )
+    refused = Refused.of(Unusable.DUPLICATE, R.duplicate, count=len(group), names=names)
+    return Entry(student=group[0].student, source=None, refused=refused, sources=paths)
 
 
 def _with_time(entry: Entry, git: GitTimes | None) -> Entry:
-    if entry.submitted_at is not None or entry.source is None or entry.verdict is not None:
+    if entry.submitted_at is not None or entry.source is None or entry.refused is not None:
         return entry
     committed = git.of(entry.source) if git is not None else None
     if committed is not None:

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from grader.errors import GraderError
+from grader.core.errors import GraderError
 
 LOCK_FILE = ".grade-batch.lock"
 

@@ -22,11 +22,10 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from grader.batch.worker import RECYCLE_AFTER, Job, WorkerConfig, serve
+from grader.batch.messages import Died, Done, Job, Message, Shutdown, Stopped
+from grader.batch.worker import RECYCLE_AFTER, WorkerConfig, serve
 
 PR_SET_CHILD_SUBREAPER = 36
-
-Message = tuple[Any, ...]
 
 
 def _context() -> Any:
@@ -65,7 +64,7 @@ class Worker:
 
     def stop(self) -> None:
         with suppress(OSError, ValueError):
-            self.conn.send(None)
+            self.conn.send(Shutdown())
 
     def signal(self, sig: int) -> None:
         with suppress(ProcessLookupError, TypeError):
@@ -121,7 +120,7 @@ class Pool:
         self.retired = [w for w in self.retired if w.proc.is_alive()]
 
     def poll(self, timeout: float) -> list[tuple[Worker, Message]]:
-        """Messages from workers; ``("died", exitcode)`` for a worker that is gone."""
+        """Messages from workers; :class:`Died` for a worker that is gone."""
         by_conn = {w.conn: w for w in self.workers}
         by_sentinel = {w.proc.sentinel: w for w in self.workers}
         ready = wait([*by_conn, *by_sentinel], timeout=timeout)
@@ -133,14 +132,14 @@ class Pool:
             w = by_sentinel.get(obj)
             if w is not None and not w.proc.is_alive() and w is self.workers[w.slot]:
                 out += self._drain(w)
-                out.append((w, ("died", w.proc.exitcode)))
+                out.append((w, Died(w.proc.exitcode)))
         return _dedupe_deaths(out)
 
     def _drain(self, worker: Worker) -> list[tuple[Worker, Message]]:
         out: list[tuple[Worker, Message]] = []
         with suppress(EOFError, OSError):
             while worker.conn.poll():
-                out.append((worker, worker.conn.recv()))
+                out.append((worker, _checked(worker.conn.recv())))
         return out
 
     def shutdown(self, *, grace: float) -> list[tuple[Worker, Message]]:
@@ -162,22 +161,30 @@ class Pool:
         return reap_orphans(exclude=self.baseline)
 
     def _wait_all(self, grace: float) -> list[tuple[Worker, Message]]:
-        deadline, late = time.monotonic() + grace, []
+        deadline = time.monotonic() + grace
+        late: list[tuple[Worker, Message]] = []
         try:
             while any(w.proc.is_alive() for w in self.workers) and time.monotonic() < deadline:
                 for w, msg in self.poll(0.2):
-                    if msg[0] in ("done", "stopped"):
+                    if isinstance(msg, Done | Stopped):
                         late.append((w, msg))
         except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
             pass
         return late
 
 
+def _checked(msg: object) -> Message:
+    """A message as the worker's protocol types it (anything else is a bug in the worker)."""
+    if not isinstance(msg, Message):
+        raise TypeError(f"unexpected message from a worker: {msg!r}")
+    return msg
+
+
 def _dedupe_deaths(out: list[tuple[Worker, Message]]) -> list[tuple[Worker, Message]]:
     seen: set[int] = set()
     result = []
     for w, msg in out:
-        if msg[0] == "died":
+        if isinstance(msg, Died):
             if id(w) in seen:
                 continue
             seen.add(id(w))

@@ -1,8 +1,8 @@
-"""Grade a class: plan (intake, cache), run the jobs on a pool of workers, keep every result.
+"""Grade a class: read it, plan (cache, refusals, jobs), run the plan, keep every result.
 
-The parent never runs student code: it reads the class, decides what the cache already has,
-hands jobs to worker processes and writes only verdicts that need no grading (duplicates,
-missing files) and grader errors for workers that died.
+The parent never runs student code: it reads the class (``intake.py``), makes a pure plan
+(``plan.py``), stores the verdicts that need no grading (duplicates, missing files), hands the
+jobs to the scheduler (``scheduler.py``), and counts, logs and stores what it reports.
 """
 
 from __future__ import annotations
@@ -13,44 +13,28 @@ import signal
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from grader.batch.cache import assignment_fingerprint, cache_key, submission_digest
-from grader.batch.events import (
-    CellProgress,
-    EventHook,
-    Finished,
-    Outcome,
-    Planned,
-    Started,
-    Stopping,
-    ignore,
-)
+from grader.batch.events import GRADED_STATUSES, EventHook, Finished, Outcome, Planned, ignore
 from grader.batch.gpus import GpuSlots
-from grader.batch.intake import Entry, read_class, student_id
+from grader.batch.intake import Entry, read_class
 from grader.batch.lock import BatchLock
-from grader.batch.pool import Pool, Worker, become_subreaper
-from grader.batch.store import BatchInfo, Store
-from grader.batch.worker import (
-    RECYCLE_AFTER,
-    Done,
-    Job,
-    WorkerConfig,
-    grader_error,
-    record_for,
-)
-from grader.errors import GraderError
-from grader.results import GradeResult, Status
+from grader.batch.messages import Done, Job
+from grader.batch.plan import Plan, Refusal, make_plan, select
+from grader.batch.pool import Pool, become_subreaper
+from grader.batch.scheduler import Ending, Hooks, Scheduler
+from grader.batch.worker import RECYCLE_AFTER, WorkerConfig, grader_error, record_for
+from grader.core.errors import GraderError
+from grader.core.lang import Said
+from grader.core.results import GradeResult, Status
+from grader.core.spec import Assignment
+from grader.core.store import BatchInfo, Store
+from grader.core.verdict import Findings, build_result, decide
 from grader.sandbox.choose import Backend, make_sandbox
-from grader.spec import Assignment
-
-GRADED_STATUSES = (Status.GRADED, Status.MISSING_NAMES)
-ABORT_AFTER = 3
-"""Stop when this many first results of a run are all grader errors (e.g. Docker is down)."""
 
 
 @dataclass(frozen=True)
@@ -131,9 +115,7 @@ class _Batch:
         self.run_id = uuid.uuid4().hex[:12]
         self.started = time.monotonic()
         self.gpus = GpuSlots(list(options.gpus), options.per_gpu)
-        self.errors_in_a_row = 0
 
-    # ------------------------------------------------------------------ plan
     def run(self) -> BatchSummary:
         if self.spec.resources.gpu == "required" and not self.options.gpus:
             raise GraderError(
@@ -141,76 +123,63 @@ class _Batch:
                 hint="pass --gpus 0 (or 0,1,...) with --per-gpu K",
             )
         self.store.save_info(BatchInfo.of(self.spec))
-        intake = read_class(
-            self.submissions, manifest=self.options.manifest, scratch=self.store.state()
-        )
-        self.summary.ignored = intake.ignored
-        entries = self._selected(intake.entries)
-        fingerprint = assignment_fingerprint(self.spec)
-        jobs = self._plan(entries, fingerprint)
-        workers = min(self.options.jobs or default_workers(self.spec), max(1, len(jobs)))
-        if self._needs_gpu:
-            workers = min(workers, self.gpus.capacity)
-        self.summary.total, self.summary.workers = len(entries), workers if jobs else 0
+        plan = self._plan()
         self.emit(
             Planned(
-                total=len(entries),
-                cached=self.summary.cached,
-                to_grade=len(jobs) + self._verdicts,
-                workers=workers if jobs else 0,
+                total=self.summary.total,
+                cached=len(plan.cached),
+                to_grade=len(plan.jobs) + len(plan.refused),
+                workers=plan.workers,
             )
         )
-        self._write_verdicts()
-        if jobs:
+        for student in plan.cached:
+            self._cached(student)
+        for refusal in plan.refused:
+            self._refuse(refusal)
+        if plan.jobs:
             self._preflight()
-            self._grade(deque(jobs), workers)
+            self._absorb(self._schedule(plan))
         self.summary.seconds = time.monotonic() - self.started
         return self.summary
 
-    def _selected(self, entries: list[Entry]) -> list[Entry]:
-        if not self.options.only:
-            return entries
-        wanted = {student_id(s) for s in self.options.only}
-        known = {e.student for e in entries}
-        unknown = sorted(wanted - known)
-        if unknown:
-            shown = ", ".join(sorted(known)[:20]) or "none"
-            raise GraderError(
-                f"no submission for {', '.join(unknown)} in {self.submissions}",
-                hint=f"students found: {shown}",
-            )
-        return [e for e in entries if e.student in wanted]
-
-    def _plan(self, entries: list[Entry], fingerprint: str) -> list[Job]:
-        jobs: list[Job] = []
-        self._pending_verdicts: list[tuple[Entry, str]] = []
-        force = self.options.force or bool(self.options.only)
+    # ------------------------------------------------------------------ plan
+    def _plan(self) -> Plan:
+        intake = read_class(
+            self.submissions, manifest=self.options.manifest, scratch=self.store.state()
+        )
+        entries = select(intake.entries, self.options.only, where=str(self.submissions))
+        self.summary.ignored, self.summary.total = intake.ignored, len(entries)
+        fingerprint = assignment_fingerprint(self.spec)
         for entry in entries:
             self.store.clean_temporaries(entry.student)
-            key = self._key(entry, fingerprint)
-            if not force and self.store.cached(entry.student, key):
-                self._cached(entry)
-            elif entry.verdict is not None or entry.source is None:
-                self._pending_verdicts.append((entry, key))
-            else:
-                jobs.append(
-                    Job(
-                        student=entry.student,
-                        source=entry.source.resolve(),
-                        key=key,
-                        submitted_at=entry.submitted_at,
-                        time_from=entry.time_from,
-                    )
-                )
-        return jobs
+        keys = {e.student: self._key(e, fingerprint) for e in entries}
+        stored = {
+            e.student: keys[e.student]
+            for e in entries
+            if self.store.cached(e.student, keys[e.student])
+        }
+        plan = make_plan(
+            entries,
+            keys=keys,
+            stored=stored,
+            force=self.options.force or bool(self.options.only),
+            workers=self._workers(),
+        )
+        self.summary.workers = plan.workers
+        return plan
+
+    def _workers(self) -> int:
+        workers = self.options.jobs or default_workers(self.spec)
+        return min(workers, self.gpus.capacity) if self._needs_gpu else workers
 
     @property
-    def _verdicts(self) -> int:
-        return len(self._pending_verdicts)
+    def _needs_gpu(self) -> bool:
+        """GPUs were given and the spec may use one: each submission holds a GPU slot."""
+        return self.spec.resources.gpu != "none" and self.gpus.capacity > 0
 
     def _key(self, entry: Entry, fingerprint: str) -> str:
-        if entry.verdict is not None or entry.source is None:
-            what = f"verdict:{entry.verdict}:{entry.message}"
+        if entry.refused is not None or entry.source is None:
+            what = f"refused:{entry.refused}"
         else:
             what = submission_digest(entry.source)
         return cache_key(
@@ -220,44 +189,39 @@ class _Batch:
             submitted_at=entry.submitted_at,
         )
 
-    def _cached(self, entry: Entry) -> None:
+    def _cached(self, student: str) -> None:
         self.summary.cached += 1
-        stored = self.store.load(entry.student)
+        stored = self.store.load(student)
         assert stored is not None
         r = stored.result
-        self.emit(Finished(entry.student, Outcome.CACHED, r.status, r.points, r.max_points))
+        self.emit(Finished(student, Outcome.CACHED, r.status, r.points, r.max_points))
 
-    def _write_verdicts(self) -> None:
-        for entry, key in self._pending_verdicts:
-            assert entry.verdict is not None
-            result = GradeResult(
-                assignment=self.spec.id,
-                assignment_version=self.spec.version,
-                submission=", ".join(str(p) for p in entry.sources) or str(entry.source or ""),
-                status=entry.verdict,
-                message=entry.message,
-                max_points=self.spec.max_points,
-                hidden_included=self.options.hidden,
+    def _refuse(self, refusal: Refusal) -> None:
+        entry = refusal.entry
+        verdict = decide(Findings(refused=refusal.refused), self.spec.language)
+        sources = ", ".join(str(p) for p in entry.sources) or str(entry.source or "")
+        result = build_result(
+            self.spec, submission=sources, verdict=verdict, hidden=self.options.hidden
+        )
+        job = Job(
+            student=entry.student,
+            source=entry.source or Path(),
+            key=refusal.key,
+            submitted_at=entry.submitted_at,
+            time_from=entry.time_from,
+        )
+        self._store(job, result)
+        self.summary.failed += 1
+        self.emit(
+            Finished(
+                entry.student,
+                Outcome.FAILED,
+                result.status,
+                0.0,
+                result.max_points,
+                message=result.message,
             )
-            job = Job(
-                student=entry.student,
-                source=entry.source or Path(),
-                key=key,
-                submitted_at=entry.submitted_at,
-                time_from=entry.time_from,
-            )
-            self._store(job, result)
-            self.summary.failed += 1
-            self.emit(
-                Finished(
-                    entry.student,
-                    Outcome.FAILED,
-                    result.status,
-                    0.0,
-                    result.max_points,
-                    message=result.message,
-                )
-            )
+        )
 
     def _preflight(self) -> None:
         """Fail once, before grading, when the sandbox cannot work at all (each worker checks
@@ -267,7 +231,7 @@ class _Batch:
             _docker_ready(gpu=bool(self.options.gpus) and self.spec.resources.gpu != "none")
 
     # ------------------------------------------------------------------ run
-    def _grade(self, pending: deque[Job], size: int) -> None:
+    def _schedule(self, plan: Plan) -> Ending:
         config = WorkerConfig(
             assignment=self.spec.root,
             backend=self.options.backend,
@@ -277,76 +241,26 @@ class _Batch:
         )
         subreaper = become_subreaper(True)
         previous = _stop_on_sigterm()
-        pool = Pool(config, size, max_jobs=self.options.max_jobs_per_worker)
         try:
-            self._loop(pool, pending)
-        except KeyboardInterrupt:
-            self._interrupt(pool, pending)
-        else:
-            pool.shutdown(grace=10)
+            pool = Pool(config, plan.workers, max_jobs=self.options.max_jobs_per_worker)
+            hooks = Hooks(self._finished, self._fail, self._retried, self.emit)
+            limit = self.options.hard_timeout or hard_limit(self.spec)
+            scheduler = Scheduler(
+                pool, gpus=self.gpus, needs_gpu=self._needs_gpu, hard_limit=limit, hooks=hooks
+            )
+            return scheduler.run(plan.jobs)
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             if subreaper:
                 become_subreaper(False)
 
-    def _loop(self, pool: Pool, pending: deque[Job]) -> None:
-        limit = self.options.hard_timeout or hard_limit(self.spec)
-        while (pending or pool.busy()) and not self.summary.aborted:
-            self._dispatch(pool, pending)
-            for worker, msg in pool.poll(0.5):
-                self._handle(pool, worker, msg, pending)
-            for worker in pool.busy():
-                if time.monotonic() - worker.since > limit:
-                    self._overdue(pool, worker, limit)
-        if self.summary.aborted:
-            self.summary.not_finished += [j.student for j in pending]
-            self.summary.not_finished += [w.job.student for w in pool.busy() if w.job]
+    def _absorb(self, ending: Ending) -> None:
+        self.summary.interrupted = ending.interrupted
+        self.summary.aborted = ending.aborted
+        self.summary.not_finished += ending.not_finished
 
-    @property
-    def _needs_gpu(self) -> bool:
-        """GPUs were given and the spec may use one: each submission holds a GPU slot."""
-        return self.spec.resources.gpu != "none" and self.gpus.capacity > 0
-
-    def _dispatch(self, pool: Pool, pending: deque[Job]) -> None:
-        needs_gpu = self._needs_gpu
-        for worker in pool.idle():
-            if not pending:
-                return
-            gpu = self.gpus.acquire() if needs_gpu else None
-            if needs_gpu and gpu is None:
-                return
-            job = pending.popleft()
-            job = replace(job, gpu=gpu)
-            worker.give(job)
-            self.emit(Started(job.student, worker.slot, gpu))
-
-    def _handle(
-        self, pool: Pool, worker: Worker, msg: tuple[object, ...], pending: deque[Job]
-    ) -> None:
-        kind = msg[0]
-        job = worker.job
-        if kind == "cell" and job is not None:
-            self.emit(CellProgress(job.student, worker.slot, int(msg[1]), int(msg[2])))  # type: ignore[call-overload]
-        elif kind == "done" and job is not None:
-            done = msg[1]
-            assert isinstance(done, Done)
-            self._release(worker)
-            if done.status is Status.GRADER_ERROR and job.attempt < 2:
-                self._retry(job, done.message, pending)
-            else:
-                self._finished(job, done, worker.slot)
-            pool.retire_if_worn(worker)
-        elif kind == "died":
-            self._died(pool, worker, msg[1], pending)
-        elif kind == "broken":
-            self.summary.aborted = str(msg[1])
-            if job is not None:
-                pending.appendleft(job)
-                self._release(worker)
-
-    def _retry(self, job: Job, reason: str, pending: deque[Job]) -> None:
-        """Grader errors are mostly transient (a kernel that failed to start): once more."""
+    def _retried(self, job: Job, reason: str) -> None:
         self.store.log(
             {
                 "run": self.run_id,
@@ -356,12 +270,6 @@ class _Batch:
                 "message": reason,
             }
         )
-        pending.appendleft(replace(job, attempt=job.attempt + 1, gpu=None))
-
-    def _release(self, worker: Worker) -> None:
-        if worker.job is not None and worker.job.gpu is not None:
-            self.gpus.release(worker.job.gpu)
-        worker.job = None
 
     def _finished(self, job: Job, done: Done, slot: int) -> None:
         outcome = Outcome.GRADED if done.status in GRADED_STATUSES else Outcome.FAILED
@@ -369,11 +277,6 @@ class _Batch:
         self.summary.failed += outcome is Outcome.FAILED
         if done.status is Status.GRADER_ERROR:
             self.summary.grader_errors.append(job.student)
-            self.errors_in_a_row += 1
-            if self.errors_in_a_row >= ABORT_AFTER and self.summary.graded == 0:
-                self.summary.aborted = done.message or f"grader error on {job.student}"
-        else:
-            self.errors_in_a_row = 0
         self.store.log(
             {
                 "run": self.run_id,
@@ -400,52 +303,14 @@ class _Batch:
             )
         )
 
-    def _died(self, pool: Pool, worker: Worker, exitcode: object, pending: deque[Job]) -> None:
-        job = worker.job
-        self._release(worker)
-        pool.reap()
-        if self.summary.aborted:
-            return
-        pool.replace(worker)
-        if job is None:
-            return
-        if job.attempt < 2:
-            self._retry(job, f"worker died (exit code {exitcode})", pending)
-            return
-        self._fail(job, f"its worker process died twice (exit code {exitcode})", worker.slot)
-
-    def _overdue(self, pool: Pool, worker: Worker, limit: float) -> None:
-        job = worker.job
-        worker.kill()
-        self._release(worker)
-        pool.reap()
-        pool.replace(worker)
-        if job is not None:
-            self._fail(job, f"grading took longer than {limit:g} s and was stopped", worker.slot)
-
-    def _fail(self, job: Job, message: str, slot: int) -> None:
-        result = grader_error(self.spec, job.source, message)
+    def _fail(self, job: Job, why: Said) -> Done:
+        result = grader_error(self.spec, job.source, why)
         self._store(job, result)
-        done = Done(job.student, result.status, 0.0, result.max_points, 0.0, result.message)
-        self._finished(job, done, slot)
+        return Done(job.student, result.status, 0.0, result.max_points, 0.0, result.message)
 
     def _store(self, job: Job, result: GradeResult) -> None:
         """Keep a verdict the parent reached without grading (no grading time spent)."""
         self.store.save(job.student, result, record_for(job, 0.0, self.options.backend.value))
-
-    def _interrupt(self, pool: Pool, pending: deque[Job]) -> None:
-        self.summary.interrupted = True
-        running = [w.job for w in pool.busy() if w.job is not None]
-        self.emit(Stopping(running=len(running)))
-        finished = set()
-        for worker, msg in pool.shutdown(grace=20):
-            if msg[0] == "done" and worker.job is not None:
-                done = msg[1]
-                assert isinstance(done, Done)
-                finished.add(done.student)
-                self._finished(worker.job, done, worker.slot)
-        self.summary.not_finished = [j.student for j in running if j.student not in finished]
-        self.summary.not_finished += [j.student for j in pending]
 
 
 def _stop_on_sigterm() -> signal.Handlers | Callable[..., object] | int | None:
@@ -462,8 +327,8 @@ def _stop_on_sigterm() -> signal.Handlers | Callable[..., object] | int | None:
 
 def _docker_ready(*, gpu: bool) -> None:
     """The Docker checks of `grade doctor` that grading needs, before any worker starts."""
-    from grader.doctor import check_cli, check_engine, check_image
-    from grader.sandbox.docker import docker_host
+    from grader.sandbox.docker.doctor import check_cli, check_engine, check_image
+    from grader.sandbox.docker.engine import docker_host
 
     checks = [check_cli()]
     engine, client = check_engine(host=docker_host())

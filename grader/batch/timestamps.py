@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from grader.errors import GraderError
+from grader.core.errors import GraderError
 
 MANIFEST_COLUMNS = ("student", "file", "submitted_at")
 

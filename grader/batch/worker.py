@@ -1,8 +1,9 @@
 """The grading worker: a long-lived process that grades one submission per job.
 
-Imports, the spec and the sandbox are set up once per worker, not per submission. Each job
-ends with its result written atomically by the worker itself; only a small :class:`Done`
-goes back to the parent, so the parent's memory does not grow with the class.
+Imports, the spec, the sandbox and the assignment's evaluators are set up once per worker, not
+per submission. Each job ends with its result written atomically by the worker itself; only a
+small :class:`~grader.batch.messages.Done` goes back to the parent, so the parent's memory does
+not grow with the class. Messages on the pipe are the typed values of ``messages.py``.
 
 Signals: the worker ignores SIGINT (Ctrl-C reaches the parent, which decides); SIGTERM from
 the parent means "stop now": the running grading is interrupted, its sandbox cleaned up by its
@@ -17,20 +18,27 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import FrameType
 
-from grader.batch.store import Record, Store
-from grader.errors import GraderError
-from grader.grading import Options, grade_submission
-from grader.results import GradeResult, Status
+from grader.batch.messages import Broken, CellStarted, Done, Job, Stopped
+from grader.core.errors import GraderError
+from grader.core.lang import Said
+from grader.core.messages import Verdicts
+from grader.core.outcomes import GraderFailed
+from grader.core.results import GradeResult
+from grader.core.spec import Assignment, load_assignment
+from grader.core.store import Record, Store
+from grader.core.verdict import Findings, build_result, decide
+from grader.pipeline.evaluators import Evaluators
+from grader.pipeline.grading import Options, grade_submission
+from grader.pipeline.testrun.run import run_tests
 from grader.sandbox.base import Sandbox
 from grader.sandbox.choose import Backend, make_sandbox
-from grader.spec import Assignment, load_assignment
-from grader.testing.run import run_tests
 
 RECYCLE_AFTER = 200
 """Submissions a worker grades before a fresh one replaces it. Grading releases what it creates
@@ -50,31 +58,6 @@ class WorkerConfig:
     """File the worker's stdout/stderr go to (kept out of the parent's terminal)."""
 
 
-@dataclass(frozen=True)
-class Job:
-    """One submission to grade."""
-
-    student: str
-    source: Path
-    key: str
-    submitted_at: datetime | None = None
-    time_from: str = ""
-    gpu: str | None = None
-    attempt: int = 1
-
-
-@dataclass(frozen=True)
-class Done:
-    """What the parent hears back: enough for progress and the summary, no more."""
-
-    student: str
-    status: Status
-    points: float
-    max_points: float
-    seconds: float
-    message: str = ""
-
-
 _stopping = False
 
 
@@ -85,19 +68,21 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 
 class Warm:
-    """Per-worker state kept between jobs."""
+    """Per-worker state kept between jobs: the spec, the sandbox, the evaluators."""
 
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.spec: Assignment = load_assignment(config.assignment)
         self.sandbox: Sandbox = make_sandbox(config.backend)
         self.store = Store(config.out)
+        self.evaluators = Evaluators(self.spec)
 
     def warm_up(self) -> str:
-        """Collect the tests once (pytest's imports paid before the first job); returns why
-        they cannot run, or "" when they can."""
+        """Collect the tests and build the evaluators once, before the first job (pytest's
+        imports, a model to train); returns why the assignment cannot be graded, or ""."""
         try:
             run_tests(self.spec, bridge=None, hidden=self.config.hidden, collect_only=True)
+            self.evaluators.build_all()
         except GraderError as exc:
             return str(exc)
         return ""
@@ -112,21 +97,23 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
         warm = Warm(config)
         broken = warm.warm_up()
         if broken:
-            conn.send(("broken", broken))
+            conn.send(Broken(broken))
             return
         gc.collect()
         gc.freeze()  # imported modules stay out of every later collection (pytest collects)
         while not _stopping:
             job = conn.recv()
-            if job is None:
+            if not isinstance(job, Job):
                 break
-            done = grade_job(job, warm, lambda i, n: conn.send(("cell", i, n)))
-            conn.send(("stopped", job.student) if done is None else ("done", done))
+            done = grade_job(job, warm, lambda i, n: conn.send(CellStarted(i, n)))
+            conn.send(Stopped(job.student) if done is None else done)
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         pass
 
 
-def grade_job(job: Job, warm: Warm, on_cell: object = None) -> Done | None:
+def grade_job(
+    job: Job, warm: Warm, on_cell: Callable[[int, int], None] | None = None
+) -> Done | None:
     """Grade, write the result, return its summary; None when stopped midway."""
     started = time.monotonic()
     folder = warm.store.folder(job.student)
@@ -138,8 +125,9 @@ def grade_job(job: Job, warm: Warm, on_cell: object = None) -> Done | None:
         hidden=warm.config.hidden,
         gpus=(job.gpu,) if job.gpu else (),
         submitted_at=job.submitted_at,
-        on_cell=on_cell if callable(on_cell) else None,
+        on_cell=on_cell,
         artifacts=artifacts,
+        evaluators=warm.evaluators,
     )
     try:
         result = grade_submission(warm.spec, job.source, options=options)
@@ -167,16 +155,11 @@ def record_for(job: Job, seconds: float, backend: str) -> Record:
     )
 
 
-def grader_error(spec: Assignment, source: Path | str, message: str) -> GradeResult:
+def grader_error(spec: Assignment, source: Path | str, detail: str | Said) -> GradeResult:
     """The result stored when grading itself failed (not the submission's fault)."""
-    return GradeResult(
-        assignment=spec.id,
-        assignment_version=spec.version,
-        submission=str(source),
-        status=Status.GRADER_ERROR,
-        message=f"the grader failed on this submission: {message}; it is regraded on the next run",
-        max_points=spec.max_points,
-    )
+    failed = GraderFailed(Said.of(Verdicts.grader_failed, detail=detail))
+    verdict = decide(Findings(failed=failed), spec.language)
+    return build_result(spec, submission=str(source), verdict=verdict, hidden=False)
 
 
 def _describe(exc: BaseException) -> str:

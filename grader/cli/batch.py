@@ -1,30 +1,27 @@
 """``grade batch`` (grade a class) and ``grade report`` (rebuild its reports).
 
-Registered in ``grader.cli`` with ``app.command()(batch)`` and ``app.command()(report)``.
-Exit codes: 0 done; 1 some submissions hit grader errors or were not finished; 2 the batch
-could not run (usage, broken assignment, output folder busy); 130 stopped with Ctrl-C.
+Exit codes (``exits.py``): 0 done; 1 some submissions hit grader errors or were not finished;
+2 the batch could not run (usage, broken assignment, output folder busy); 130 stopped with
+Ctrl-C. ``grade report`` imports only the core and the renderers: no kernel stack.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
-from grader.batch.gpus import parse_gpus
-from grader.batch.runner import BatchOptions, BatchSummary, run_batch
-from grader.errors import GraderError
-from grader.locate import course_root
-from grader.report.build import Reports, build_reports
-from grader.report.progress import BatchProgress
-from grader.report.summary import render_summary
+from grader.cli import console
+from grader.cli.exits import ExitCode, fail, leave, reported
+from grader.core.errors import GraderError
+from grader.core.spec import SPEC_FILE, Assignment, find_assignment, load_assignment
 from grader.sandbox.choose import Backend
-from grader.spec import SPEC_FILE, Assignment, find_assignment, load_assignment
 
-console = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from grader.batch.runner import BatchSummary
+    from grader.report.build import Reports
 
 
 def batch(
@@ -75,6 +72,11 @@ def batch(
     hidden: Annotated[bool, typer.Option(help="Run the hidden tests too.")] = True,
 ) -> None:
     """Grade a whole class: parallel, cached, resumable; gradebook and feedback at the end."""
+    from grader.batch.gpus import parse_gpus
+    from grader.batch.runner import BatchOptions, run_batch
+    from grader.cli.progress import BatchProgress
+    from grader.report.build import build_reports
+
     try:
         spec = _assignment(assignment)
         options = BatchOptions(
@@ -87,26 +89,24 @@ def batch(
             gpus=tuple(parse_gpus(gpus)),
             per_gpu=per_gpu,
         )
-        with BatchProgress(console) as progress:
+        with BatchProgress(console.out) as progress:
             summary = run_batch(spec, submissions, out=out, options=options, on_event=progress)
         _print_run(summary)
         if summary.interrupted:
-            raise typer.Exit(130)
+            leave(ExitCode.INTERRUPTED)
         if summary.aborted:
-            _fail(
-                GraderError(
-                    f"stopped: {summary.aborted}",
-                    hint="fix the cause and run the same command again; finished results are kept",
-                )
+            raise GraderError(
+                f"stopped: {summary.aborted}",
+                hint="fix the cause and run the same command again; finished results are kept",
             )
         reports = build_reports(out)
     except GraderError as exc:
-        _fail(exc)
+        fail(exc)
     except KeyboardInterrupt:
-        err.print("stopped; finished results are kept — run the same command again to go on")
-        raise typer.Exit(130) from None
+        console.err.print("stopped; finished results are kept — run the same command again")
+        leave(ExitCode.INTERRUPTED)
     _print_reports(reports)
-    raise typer.Exit(1 if summary.grader_errors or summary.not_finished else 0)
+    leave(ExitCode.NOT_GOOD if summary.grader_errors or summary.not_finished else ExitCode.OK)
 
 
 def report(
@@ -114,10 +114,10 @@ def report(
     histogram: Annotated[bool, typer.Option(help="Also draw histogram.png.")] = True,
 ) -> None:
     """Rebuild gradebook, feedback, Gradescope and JUnit files from stored results."""
-    try:
+    from grader.report.build import build_reports
+
+    with reported():
         reports = build_reports(out, histogram=histogram)
-    except GraderError as exc:
-        _fail(exc)
     _print_reports(reports)
 
 
@@ -125,27 +125,30 @@ def _assignment(given: str) -> Assignment:
     folder = Path(given)
     if (folder / SPEC_FILE).is_file():
         return load_assignment(folder)
+    from grader.course.locate import course_root
+
     return find_assignment(given, course_root() / "assignments")
 
 
 def _print_run(s: BatchSummary) -> None:
     workers = f" with {s.workers} worker(s)" if s.workers else ""
-    console.print(
+    console.out.print(
         f"{s.total} submissions: [green]{s.graded} graded[/], [red]{s.failed} failed"
         f"[/], {s.cached} cached, in {s.seconds:.1f} s{workers}",
         highlight=False,
     )
     if s.ignored:
-        console.print(
-            f"[dim]ignored (not submissions): {', '.join(s.ignored[:20])}[/]", highlight=False
+        console.out.print(
+            f"[dim]ignored (not submissions): {escape(', '.join(s.ignored[:20]))}[/]",
+            highlight=False,
         )
     if s.grader_errors:
-        console.print(
+        console.out.print(
             f"[red]grader errors (regraded on the next run): {', '.join(s.grader_errors[:20])}[/]",
             highlight=False,
         )
     if s.not_finished:
-        console.print(
+        console.out.print(
             f"[yellow]not finished: {len(s.not_finished)} submission(s); run the same "
             "command again to grade them (finished results are kept)[/]",
             highlight=False,
@@ -153,23 +156,23 @@ def _print_run(s: BatchSummary) -> None:
 
 
 def _print_reports(reports: Reports) -> None:
-    console.print(render_summary(reports.stats, title=f"{reports.info.title} — class summary"))
+    from grader.report.chrome import Chrome
+    from grader.report.summary import render_summary
+
+    info = reports.info
+    title = Chrome.class_summary(info.language, title=info.title)
+    console.out.print(render_summary(reports.stats, title=title, lang=info.language))
     for path in reports.files:
-        console.print(f"wrote {path}", highlight=False)
-    console.print(
+        console.out.print(f"wrote {path}", highlight=False)
+    console.out.print(
         "per student: result.json, feedback.md, feedback.html, gradescope/results.json",
         highlight=False,
     )
     for warning in reports.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.out.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if reports.unreadable:
-        console.print(
+        console.out.print(
             f"[red]corrupt results (regraded by the next `grade batch`): "
             f"{', '.join(reports.unreadable)}[/]",
             highlight=False,
         )
-
-
-def _fail(exc: GraderError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    raise typer.Exit(2)

@@ -1,36 +1,28 @@
 """CLI of the Docker backend: ``grade image build``, ``grade sandbox prune``, ``grade doctor``.
 
-Only parsing and rendering; the work is in :mod:`grader.image`, :mod:`grader.doctor` and
-:mod:`grader.sandbox.docker`. Exit codes: 0 fine, 1 something required is missing or failed.
+Only parsing and rendering; the work is in ``grader.sandbox.docker`` (imported inside the
+commands). Exit codes as ``exits.py`` says: 2 when the command cannot run (no engine, a failed
+build), 1 when ``grade doctor`` finds something required missing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from grader.doctor import Check, failed, run_checks
-from grader.errors import GraderError
-from grader.image import Output, build_image, load_recipe
-from grader.sandbox import docker as docker_sandbox
+from grader.cli import console
+from grader.cli.exits import ExitCode, leave, reported
+
+if TYPE_CHECKING:
+    from grader.sandbox.docker.doctor import Check
 
 image_app = typer.Typer(help="The runtime image of the Docker sandbox.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Sandbox housekeeping.", no_args_is_help=True)
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(exc: GraderError) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(exc.message)}")
-    if exc.hint:
-        err_console.print(f"  → {escape(exc.hint)}")
-    return typer.Exit(code=1)
 
 
 @image_app.command("build")
@@ -63,10 +55,13 @@ def build(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show build output.")] = False,
 ) -> None:
     """Build the runtime image (skipped when an image with the recipe's tag exists)."""
-    try:
+    from grader.sandbox.docker.engine import connect
+    from grader.sandbox.docker.image import build_image, load_recipe
+
+    with reported():
         recipe = load_recipe(gpu=gpu, offline=offline, base=base, torch_index=torch_index)
-        client = docker_sandbox.connect()
-        with console.status(f"building {recipe.tag} from {recipe.base} ..."):
+        client = connect()
+        with console.out.status(f"building {recipe.tag} from {recipe.base} ..."):
             result = build_image(
                 recipe=recipe,
                 client=client,
@@ -74,16 +69,14 @@ def build(
                 force=force,
                 on_output=_printer(verbose),
             )
-    except GraderError as exc:
-        raise _fail(exc) from None
     what = f"built in {result.seconds:.0f} s" if result.built else "already built"
-    console.print(f"[green]✓[/] {result.tag} {what}; alias {result.alias}")
+    console.out.print(f"[green]✓[/] {result.tag} {what}; alias {result.alias}")
 
 
-def _printer(verbose: bool) -> Output:
+def _printer(verbose: bool) -> Callable[[str], None]:
     def show(line: str) -> None:
         if verbose:
-            console.print(escape(line), highlight=False)
+            console.out.print(escape(line), highlight=False)
 
     return show
 
@@ -96,23 +89,25 @@ def prune(
     ] = False,
 ) -> None:
     """Remove sandbox containers left behind by graders that were killed."""
-    try:
-        removed = docker_sandbox.prune(client=docker_sandbox.connect(), everything=everything)
-    except GraderError as exc:
-        raise _fail(exc) from None
+    from grader.sandbox.docker.engine import connect
+    from grader.sandbox.docker.housekeeping import prune as prune_containers
+
+    with reported():
+        removed = prune_containers(client=connect(), everything=everything)
     for name in removed:
-        console.print(f"removed {name}")
-    console.print(f"{len(removed)} sandbox container(s) removed")
+        console.out.print(f"removed {escape(name)}", highlight=False)
+    console.out.print(f"{len(removed)} sandbox container(s) removed")
 
 
 def doctor(
     gpu: Annotated[bool, typer.Option("--gpu", help="GPUs are required too.")] = False,
 ) -> None:
     """Check Docker, the runtime image and GPUs; print how to fix what is missing."""
+    from grader.sandbox.docker.doctor import failed, run_checks
+
     checks = run_checks(require_gpu=gpu)
-    console.print(_table(checks))
-    if failed(checks):
-        raise typer.Exit(code=1)
+    console.out.print(_table(checks))
+    leave(ExitCode.NOT_GOOD if failed(checks) else ExitCode.OK)
 
 
 def _table(checks: list[Check]) -> Table:
@@ -128,16 +123,3 @@ def _mark(check: Check) -> str:
     if check.ok:
         return "[yellow]![/]" if check.fix else "[green]✓[/]"
     return "[red]✗[/]" if check.required else "[yellow]-[/]"
-
-
-def standalone_app() -> typer.Typer:
-    """These commands without the rest of ``grade`` (``python -m grader.cli_docker ...``)."""
-    app = typer.Typer(help="Docker backend of the grader.", no_args_is_help=True)
-    app.add_typer(image_app, name="image")
-    app.add_typer(sandbox_app, name="sandbox")
-    app.command("doctor")(doctor)
-    return app
-
-
-if __name__ == "__main__":
-    standalone_app()()

@@ -1,110 +1,27 @@
-"""The ``grade`` command line: parses, calls the library, renders, picks the exit code."""
+"""The ``grade`` application: every command registered in one place.
+
+Command modules import the library inside the commands, so that a command which needs little
+(``grade report`` re-renders stored JSON) does not load the kernel stack. Exit codes and error
+messages are decided in ``exits.py`` only.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from grader.cli_docker import doctor, image_app, sandbox_app
-from grader.errors import GraderError
-from grader.grading import Options, grade_submission
-from grader.locate import assignment_for, course_root
-from grader.report.console import render
-from grader.results import Status
-from grader.sandbox.choose import Backend, make_sandbox
-from grader.spec import find_assignment
-from grader.validate import Check, validate_assignment
+from grader.cli.batch import batch, report
+from grader.cli.check import check, validate
+from grader.cli.docker import doctor, image_app, sandbox_app
 
 app = typer.Typer(
     help="Grade deep-learning homework notebooks: hidden tests on the host, code in a sandbox.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(image_app, name="image")
-app.add_typer(sandbox_app, name="sandbox")
-app.command("doctor")(doctor)
-console = Console()
-err = Console(stderr=True)
-
-BackendOpt = Annotated[Backend, typer.Option(help="Where the notebook runs.")]
-
-
-@app.command()
-def check(
-    notebook: Annotated[Path, typer.Argument(help="Notebook (.ipynb), folder or zip.")],
-    assignment: Annotated[
-        str | None,
-        typer.Option("--assignment", "-a", help="Assignment id; default: from the notebook."),
-    ] = None,
-    hidden: Annotated[bool, typer.Option(help="Also run hidden tests (instructors).")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    backend: BackendOpt = Backend.LOCAL,
-) -> None:
-    """Run the public checks on your notebook and say what is missing before you submit."""
-    try:
-        course = course_root(notebook.resolve().parent)
-        spec = assignment_for(notebook, given=assignment, course=course)
-        if hidden and not spec.path(spec.tests.hidden).is_dir():
-            raise GraderError(
-                "this copy of the assignment has no hidden tests",
-                hint="hidden tests exist only in the instructors' copy",
-            )
-        options = Options(sandbox=make_sandbox(backend), hidden=hidden)
-        result = grade_submission(spec, notebook, options=options)
-    except GraderError as exc:
-        _fail(exc)
-    if json_out:
-        print(result.model_dump_json(indent=2))
-    else:
-        render(result, console)
-    raise typer.Exit(0 if result.status in (Status.GRADED, Status.MISSING_NAMES) else 1)
-
-
-@app.command()
-def validate(
-    assignment: Annotated[str, typer.Argument(help="Assignment id, e.g. gd_backprop.")],
-    backend: BackendOpt = Backend.LOCAL,
-) -> None:
-    """Check an assignment: reference gets full marks, template ~0, samples as declared."""
-    try:
-        course = course_root()
-        spec = find_assignment(assignment, course / "assignments")
-        options = Options(sandbox=make_sandbox(backend))
-        checks = validate_assignment(spec, course=course, options=options, on_check=_progress)
-    except GraderError as exc:
-        _fail(exc)
-    console.print(_checks_table(spec.id, checks))
-    raise typer.Exit(0 if all(c.ok for c in checks) else 1)
-
-
-def _progress(check: Check) -> None:
-    mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-    console.print(f"{mark} {check.name}", highlight=False)
-
-
-def _checks_table(assignment_id: str, checks: list[Check]) -> Table:
-    table = Table(title=f"grade validate {assignment_id}")
-    for col in ("check", "ok", "details"):
-        table.add_column(col, overflow="fold")
-    for c in checks:
-        table.add_row(c.name, "[green]yes[/]" if c.ok else "[red]NO[/]", c.detail)
-    return table
-
-
-def _fail(exc: GraderError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    raise typer.Exit(2)
-
-
-from grader.commands.batch import batch, report  # noqa: E402
-
+app.command()(check)
+app.command()(validate)
 app.command()(batch)
 app.command()(report)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()
+app.command()(doctor)
+app.add_typer(image_app, name="image")
+app.add_typer(sandbox_app, name="sandbox")

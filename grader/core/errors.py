@@ -5,7 +5,7 @@ One root, fields instead of wording (tests compare fields)::
     GraderError
     ├── SpecError              assignment.toml is wrong (file, field, fix)
     ├── AssignmentNotFound     no assignment with that id / cannot guess one
-    ├── SubmissionError        the submission is unusable (``status`` says which verdict)
+    ├── SubmissionError        the submission is unusable (``refused`` says why)
     ├── SandboxError           a sandbox backend cannot start (Docker down, image missing)
     └── BridgeError            a value could not cross the kernel/host boundary
         ├── RemoteError        the student's code raised inside the kernel
@@ -14,12 +14,17 @@ One root, fields instead of wording (tests compare fields)::
         └── PayloadRejected    a value from the kernel is malformed or too large
 
 Submission-level verdicts (timeout, out of memory, crashed kernel) are not exceptions:
-they are statuses of :class:`grader.results.GradeResult`.
+stages report typed outcomes (``grader.core.outcomes``) and ``grader.core.verdict`` decides
+the status of :class:`grader.core.results.GradeResult`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.core.outcomes import Refused
 
 
 class GraderError(Exception):
@@ -59,11 +64,14 @@ class AssignmentNotFound(GraderError):
 
 
 class SubmissionError(GraderError):
-    """The submission cannot be graded; ``status`` is the verdict it gets."""
+    """The submission cannot be graded; ``refused`` says why (the verdict decides the status).
 
-    def __init__(self, message: str, *, status: str, hint: str = "") -> None:
+    The message is the refusal said in English; results say it in the course's language."""
+
+    def __init__(self, refused: Refused) -> None:
+        message, _, hint = refused.said("en").partition("\n  → ")
         super().__init__(message, hint=hint)
-        self.status = status
+        self.refused = refused
 
 
 class SandboxError(GraderError):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from grader.core.lang import Language
+
 SCHEMA_VERSION = 1
 
 
@@ -52,6 +54,20 @@ class TestResult(_Frozen):
     message: str = Field("", description="Why it failed; for hidden tests only the hint.")
 
 
+class MetricResult(_Frozen):
+    """A metric component declared in the spec: the value a test measured and its points."""
+
+    id: str = Field(description="The metric's id in the spec, e.g. accuracy.")
+    test: str = Field(description="Id of the test that measured it.")
+    component: str
+    hidden: bool
+    value: float | None = Field(description="What was measured; None when it could not be.")
+    zero: float = Field(description="The value worth no points.")
+    full: float = Field(description="The value worth all points.")
+    points: float
+    max_points: float
+
+
 class AnswerResult(_Frozen):
     """One written answer, as read from the notebook's markdown."""
 
@@ -94,6 +110,7 @@ class GradeResult(_Frozen):
     schema_version: int = SCHEMA_VERSION
     assignment: str
     assignment_version: str
+    language: Language = Field("en", description="The course's language (feedback speaks it).")
     submission: str = Field(description="Path of the notebook as given.")
     notebook_sha256: str = ""
     status: Status
@@ -103,6 +120,9 @@ class GradeResult(_Frozen):
     late_penalty: float = Field(0.0, description="Points subtracted for lateness.")
     components: list[ComponentScore] = Field(default_factory=list)
     tests: list[TestResult] = Field(default_factory=list)
+    metrics: list[MetricResult] = Field(
+        default_factory=list, description="Metric components (also listed among the tests)."
+    )
     answers: list[AnswerResult] = Field(default_factory=list)
     cell_errors: list[CellError] = Field(default_factory=list)
     artifacts: list[str] = Field(

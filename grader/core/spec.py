@@ -5,17 +5,26 @@ Every field carries its description and default here; docs and error messages co
 
 from __future__ import annotations
 
+import math
 import tomllib
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
-from grader.errors import AssignmentNotFound, SpecError
+from grader.core.errors import AssignmentNotFound, SpecError
+from grader.core.lang import Language
+from grader.core.scale import scale
 
 SPEC_FILE = "assignment.toml"
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+PLUGIN_FIXTURES = frozenset(
+    {"nb", "assignment", "public_data", "hidden_data", "answers", "artifacts", "credit", "measure"}
+)
+"""Fixtures the grader's pytest plugin provides; an evaluator may not take these names."""
+_UNIT = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
 
 
 class _Model(BaseModel):
@@ -50,6 +59,18 @@ class LatePolicy(_Model):
         if value is not None and value.utcoffset() is None:
             raise ValueError("the deadline has no timezone")
         return value
+
+    def fraction(self, submitted_at: datetime | None) -> float:
+        """Fraction of the maximum lost for submitting at ``submitted_at`` (naive = local)."""
+        if self.deadline is None or submitted_at is None or self.penalty == 0:
+            return 0.0
+        if submitted_at.utcoffset() is None:
+            submitted_at = submitted_at.astimezone()
+        late = submitted_at - self.deadline - timedelta(minutes=self.grace_minutes)
+        if late <= timedelta(0):
+            return 0.0
+        units = math.ceil(late / _UNIT[self.per])
+        return min(self.max_penalty, units * self.penalty)
 
 
 class Resources(_Model):
@@ -100,6 +121,48 @@ class Component(_Model):
     )
 
 
+class Metric(_Model):
+    """A measured quantity worth points: a test measures it, the spec says what it is worth.
+
+    Points grow linearly from ``zero`` (none) to ``full`` (all); ``full`` below ``zero`` for
+    quantities where less is better (a loss, a parameter count).
+    """
+
+    id: str = Field(pattern=IDENTIFIER, description="Id a test names: @pytest.mark.metric('id').")
+    title: str = Field(description="What is measured, as students read it.")
+    component: str = Field(description="Component (kind 'tests') its points count towards.")
+    points: float = Field(ge=0, description="Points for reaching `full`.")
+    zero: float = Field(description="Value worth no points.")
+    full: float = Field(description="Value worth all points.")
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Metric:
+        if self.zero == self.full:
+            raise _Inconsistent(
+                f"metric '{self.id}' has zero = full = {self.full:g}",
+                field="metrics",
+                hint="set zero to the value worth no points, full to the value worth all",
+            )
+        return self
+
+    def fraction(self, value: float) -> float:
+        """The share of this metric's points ``value`` is worth."""
+        return scale(value, zero=self.zero, full=self.full)
+
+
+class Evaluator(_Model):
+    """Trusted grader-side code of the assignment, built once per grading process (a batch
+    worker, a `grade check` run) and handed to tests as a fixture: a model, a dataset."""
+
+    name: str = Field(pattern=IDENTIFIER, description="Fixture name tests ask for.")
+    file: str = Field(description="Python file, relative to the assignment folder.")
+    function: str = Field(
+        pattern=IDENTIFIER,
+        description="Function in that file that builds the value; called once, with the "
+        "Assignment when it takes one argument.",
+    )
+
+
 class Question(_Model):
     """A written question answered in a markdown cell (`**Ответ q1:** ...`)."""
 
@@ -140,6 +203,9 @@ class Assignment(_Model):
     title: str = Field(description="Title shown to students.")
     version: str = Field("1", description="Bump when tests or data change; part of cache keys.")
     notebook: str = Field(description="File name students submit, e.g. gd_backprop.ipynb.")
+    language: Language = Field(
+        "en", description="Language of the course: feedback and verdicts speak it (ru, en)."
+    )
     late: LatePolicy = Field(default_factory=LatePolicy, description="Deadline and penalties.")
     resources: Resources = Field(default_factory=Resources, description="Execution limits.")
     names: Names = Field(default_factory=Names, description="Required and forbidden names.")
@@ -147,6 +213,12 @@ class Assignment(_Model):
     data: Data = Field(default_factory=Data, description="Data folders.")
     components: list[Component] = Field(description="Scored parts; their points add up.")
     questions: list[Question] = Field(default_factory=list, description="Written questions.")
+    metrics: list[Metric] = Field(
+        default_factory=list, description="Measured quantities worth points (thresholds)."
+    )
+    evaluators: list[Evaluator] = Field(
+        default_factory=list, description="Grader-side code built once per grading process."
+    )
     seed: int = Field(0, description="Seed set for random, numpy and torch before the notebook.")
     root: Path = Field(Path("."), exclude=True, description="Folder the spec was loaded from.")
 
@@ -154,6 +226,10 @@ class Assignment(_Model):
     def _check_references(self) -> Assignment:
         _unique("components", [c.id for c in self.components])
         _unique("questions", [q.id for q in self.questions])
+        _unique("metrics", [m.id for m in self.metrics])
+        _unique("evaluators", [e.name for e in self.evaluators])
+        self._check_metrics()
+        self._check_evaluators()
         answers = [i for i, c in enumerate(self.components) if c.kind == "answers"]
         q_points = sum(q.points for q in self.questions)
         if q_points and not answers:
@@ -171,6 +247,29 @@ class Assignment(_Model):
                 hint=f"set points = {q_points:g} there, or change the questions' points",
             )
         return self
+
+    def _check_metrics(self) -> None:
+        tests = {c.id for c in self.components if c.kind == "tests"}
+        for index, metric in enumerate(self.metrics):
+            if metric.component not in tests:
+                raise _Inconsistent(
+                    f"metric '{metric.id}' counts towards '{metric.component}', which is not a "
+                    "component of kind 'tests'",
+                    field=f"metrics.{index}.component",
+                    hint=f"one of: {', '.join(sorted(tests)) or 'none (add a component)'}",
+                )
+
+    def _check_evaluators(self) -> None:
+        for index, evaluator in enumerate(self.evaluators):
+            if evaluator.name in PLUGIN_FIXTURES:
+                raise _Inconsistent(
+                    f"evaluator '{evaluator.name}' takes the name of a fixture of the grader",
+                    field=f"evaluators.{index}.name",
+                    hint=f"choose a name other than {', '.join(sorted(PLUGIN_FIXTURES))}",
+                )
+
+    def metric(self, metric_id: str) -> Metric | None:
+        return next((m for m in self.metrics if m.id == metric_id), None)
 
     @property
     def max_points(self) -> float:

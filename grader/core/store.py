@@ -22,9 +22,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from grader import __version__
-from grader.results import GradeResult, Status
-from grader.spec import Assignment, LatePolicy
+from grader.core.lang import Language
+from grader.core.results import GradeResult, Status
+from grader.core.spec import Assignment, LatePolicy
+from grader.core.version import version
 
 RESULT = "result.json"
 RECORD = "batch.json"
@@ -47,7 +48,7 @@ class Record(_Frozen):
     graded_at: datetime
     seconds: float = 0.0
     backend: str = ""
-    grader: str = __version__
+    grader: str = Field(default_factory=version)
 
 
 class ComponentInfo(_Frozen):
@@ -62,6 +63,7 @@ class BatchInfo(_Frozen):
     assignment: str
     title: str
     version: str
+    language: Language = "en"
     max_points: float
     components: list[ComponentInfo]
     late: LatePolicy
@@ -74,6 +76,7 @@ class BatchInfo(_Frozen):
             assignment=spec.id,
             title=spec.title,
             version=spec.version,
+            language=spec.language,
             max_points=spec.max_points,
             components=[
                 ComponentInfo(id=c.id, title=c.title, points=c.points) for c in spec.components

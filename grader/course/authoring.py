@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.locate import METADATA_KEY
+from grader.course.locate import METADATA_KEY
 
 Cell = tuple[str, str]
 """``("code" | "markdown", source)``."""

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from grader.errors import SpecError
-from grader.results import GradeResult, Status
+from grader.core.errors import SpecError
+from grader.core.results import GradeResult, Status
+from grader.core.spec import Assignment
 from grader.sandbox.choose import Backend
-from grader.spec import Assignment
 
 
 class Bounds(BaseModel):

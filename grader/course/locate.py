@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from grader.errors import AssignmentNotFound
-from grader.spec import SPEC_FILE, Assignment, known_assignments, load_assignment
+from grader.core.errors import AssignmentNotFound
+from grader.core.spec import SPEC_FILE, Assignment, known_assignments, load_assignment
 
 METADATA_KEY = "dl_grader"
 """Notebook metadata key the templates carry: ``{"dl_grader": {"assignment": "gd_backprop"}}``."""

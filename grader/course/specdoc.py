@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from grader.spec import Assignment
+from grader.core.spec import Assignment
 
 BEGIN = "<!-- spec-reference:begin -->"
 END = "<!-- spec-reference:end -->"
@@ -22,7 +22,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
         if info.exclude:
             continue
         sub = _submodel(info)
-        listed = name in ("components", "questions")
+        listed = name in ("components", "questions", "metrics", "evaluators")
         out.append(f"| `{prefix}{name}` | {_default(info, sub, listed)} | {info.description} |")
         if sub is not None:
             out += _rows(sub, f"{prefix}{name}{'[].' if listed else '.'}")

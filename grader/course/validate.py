@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.expectations import load_expectation, mismatches
-from grader.grading import Options, grade_submission
-from grader.locate import reference_solution, samples
-from grader.results import GradeResult, Status
-from grader.spec import Assignment
-from grader.testing.run import run_tests
+from grader.core.results import GradeResult, Status
+from grader.core.spec import Assignment
+from grader.course.expectations import load_expectation, mismatches
+from grader.course.locate import reference_solution, samples
+from grader.pipeline.grading import Options, grade_submission
+from grader.pipeline.testrun.run import run_tests
 
 TEMPLATE_MAX_FRACTION = 0.1
 """The untouched template may earn at most this share of the test points."""
@@ -61,6 +61,10 @@ def points_layout(spec: Assignment) -> Check:
         per[rec.component] += rec.points
         if not rec.invalid and spec.component(rec.component) is None:
             problems.append(f"{rec.nodeid}: unknown component '{rec.component}'")
+    measured = {r.metric for r in plugin.tests.values() if r.metric and not r.invalid}
+    problems += [
+        f"metric '{m.id}' is measured by no test" for m in spec.metrics if m.id not in measured
+    ]
     for comp in spec.components:
         if comp.kind == "tests" and abs(per[comp.id] - comp.points) > 1e-6:
             problems.append(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
-from grader.spec import Question
+from grader.core.spec import Question
 
 MARKER = re.compile(
     r"^[ \t>*_#-]*(?:Ответ|Answer)\s*[\[(]?(?P<id>[A-Za-z](?:[\w-]|\.(?=\w))*)[\])]?\s*[:.]?"

@@ -1,8 +1,9 @@
 """Run a notebook in a sandboxed kernel with nbclient, and keep the kernel for the tests.
 
-The executor owns the bookkeeping (time limits, output cap, cell errors, verdict); the sandbox
-only decides where the kernel runs. A cell that raises does not stop the run; a time limit or
-a dead kernel does.
+The executor owns the bookkeeping (time limits, output cap, cell errors); the sandbox only
+decides where the kernel runs and says why it ended. A cell that raises does not stop the run;
+a time limit or a dead kernel does. The stage reports a typed :class:`RunOutcome`; the verdict
+(``grader.core.verdict``) decides what it means.
 """
 
 from __future__ import annotations
@@ -12,24 +13,25 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from grader.errors import SandboxError
-from grader.results import CellError, Status
-from grader.sandbox.base import KernelRequest, Sandbox
+from grader.core.errors import SandboxError
+from grader.core.lang import Language, Phrase
+from grader.core.outcomes import RunOutcome, Stop
+from grader.core.results import CellError
+from grader.sandbox.base import Kernel, KernelEnd, KernelRequest, Sandbox
 
 CellHook = Callable[[int, int], None]
 """Called with (cell index, number of cells) before each code cell runs."""
 
 _PREAMBLE = """\
-def _grader_setup(seed, seeded, forbidden):
+def _grader_setup(seed, seeded, forbidden, refusal):
     import importlib.abc, random, sys
     random.seed(seed)
     if "numpy" in seeded:
@@ -39,7 +41,7 @@ def _grader_setup(seed, seeded, forbidden):
         import torch
         torch.manual_seed(seed)
 
-    class ForbiddenImportError(ModuleNotFoundError):
+    class ForbiddenImportError(ModuleNotFoundError):  # its name is FORBIDDEN_IMPORT_ERROR
         pass
 
     def by_student():
@@ -54,13 +56,16 @@ def _grader_setup(seed, seeded, forbidden):
     class Block(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in forbidden and by_student():
-                raise ForbiddenImportError(f"'{name}' may not be used in this assignment")
+                raise ForbiddenImportError(refusal.format(name=name))
             return None
 
     if forbidden:
         sys.meta_path.insert(0, Block())
 """
 
+FORBIDDEN_IN_KERNEL = Phrase(
+    "'{name}' may not be used in this assignment", "'{name}' нельзя использовать в этом задании"
+)
 
 _INSTALL = re.compile(
     r"^(?P<indent>[ \t]*)[!%]\s*(?:pip3?|conda|mamba|apt(?:-get)?|uv)\b.*$", re.MULTILINE
@@ -75,17 +80,19 @@ def skip_installs(source: str) -> str:
 
 @dataclass
 class Execution:
-    """What running the notebook produced; ``km`` stays alive for the tests when usable."""
+    """What running the notebook produced; the kernel stays alive for the tests when usable."""
 
-    status: Status
-    message: str
-    km: AsyncKernelManager
-    cell_errors: list[CellError] = field(default_factory=list)
-    seconds: float = 0.0
+    outcome: RunOutcome
+    kernel: Kernel
 
     @property
     def usable(self) -> bool:
-        return self.status in (Status.GRADED, Status.FORBIDDEN_IMPORT)
+        """Every cell ran: the kernel can be asked for values."""
+        return self.outcome.completed
+
+    @property
+    def cell_errors(self) -> tuple[CellError, ...]:
+        return self.outcome.cell_errors
 
 
 class _CappedClient(NotebookClient):
@@ -139,9 +146,12 @@ def _trimmed_error(msg: dict[str, Any]) -> dict[str, Any]:
     return {**msg, "content": short}
 
 
-def preamble(seed: int, imports: set[str], forbidden: list[str]) -> str:
+def preamble(seed: int, imports: set[str], forbidden: list[str], lang: Language = "en") -> str:
+    """The grader's setup code: seeds, and the import blocker speaking the course's language."""
     seeded = sorted({"numpy", "torch"} & imports)
-    return f"{_PREAMBLE}_grader_setup({seed}, {seeded!r}, {sorted(forbidden)!r}); del _grader_setup"
+    refusal = FORBIDDEN_IN_KERNEL.text(lang)
+    call = f"_grader_setup({seed}, {seeded!r}, {sorted(forbidden)!r}, {refusal!r})"
+    return f"{_PREAMBLE}{call}; del _grader_setup"
 
 
 @contextmanager
@@ -155,10 +165,10 @@ def run_notebook(
 ) -> Iterator[Execution]:
     """Execute ``nb``'s code cells; yield the outcome while the kernel is still running."""
     limits = request.limits
-    with sandbox.kernel(request) as km:
+    with sandbox.kernel(request) as kernel:
         client = _CappedClient(
             nb,
-            km=km,
+            km=kernel.manager,
             timeout=limits.cell_timeout,
             allow_errors=True,
             startup_timeout=60,
@@ -170,51 +180,35 @@ def run_notebook(
             _start(client, sandbox.name)
             started = time.monotonic()
             with client.setup_kernel():
-                stopped = _run_setup(client, setup_code, km, started)
-                yield stopped or _run_cells(client, km, limits.total_timeout, on_cell, started)
+                stopped = _run_setup(client, setup_code, kernel, started)
+                outcome = stopped or _run_cells(
+                    client, kernel, limits.total_timeout, on_cell, started
+                )
+                yield Execution(outcome, kernel)
         finally:
             _stop_client(client)
 
 
 def _run_setup(
-    client: NotebookClient, code: str, km: AsyncKernelManager, started: float
-) -> Execution | None:
+    client: NotebookClient, code: str, kernel: Kernel, started: float
+) -> RunOutcome | None:
     """Run the grader's setup code as a cell of its own, appended only while it runs.
 
     nbclient stores an executed cell back at ``nb.cells[index]``; an index outside the notebook
     (such as -1) would overwrite the student's last cell. The setup imports (and seeds) the
-    libraries the notebook imports: when that cannot finish, the outcome says so.
+    libraries the notebook imports: when that cannot finish, the outcome says so (``cell`` is
+    None: no cell of the student's was running).
     """
     cells = client.nb.cells
     cells.append(nbformat.v4.new_code_cell(code))
     try:
         client.execute_cell(cells[-1], len(cells) - 1, store_history=False)
     except CellTimeoutError:
-        return _stopped(
-            Status.TIMEOUT,
-            f"importing the libraries the notebook uses (to seed "
-            f"them) ran past the time limit of {client.timeout} s",
-            km,
-            [],
-            started,
-        )
+        return _stopped(Stop.CELL_TIME_LIMIT, started, seconds_limit=float(client.timeout or 0))
     except DeadKernelError:
-        return _stopped(
-            Status.CRASHED,
-            "the kernel died while importing the libraries the notebook uses",
-            km,
-            [],
-            started,
-        )
+        return _stopped(_death(kernel), started)
     except Exception as exc:  # the kernel broke the protocol (see _broken)
-        return _stopped(
-            Status.CRASHED,
-            f"the kernel broke its connection to the grader while "
-            f"it was set up ({type(exc).__name__})",
-            km,
-            [],
-            started,
-        )
+        return _stopped(Stop.PROTOCOL_BROKEN, started, detail=type(exc).__name__)
     finally:
         cells.pop()
     return None
@@ -243,11 +237,11 @@ def _stop_client(client: NotebookClient) -> None:
 
 def _run_cells(
     client: _CappedClient,
-    km: AsyncKernelManager,
+    kernel: Kernel,
     total: float,
     on_cell: CellHook | None,
     started: float,
-) -> Execution:
+) -> RunOutcome:
     cells = client.nb.cells
     errors: list[CellError] = []
     per_cell = float(client.timeout or total)
@@ -256,69 +250,50 @@ def _run_cells(
             continue
         remaining = total - (time.monotonic() - started)
         if remaining <= 0:
-            return _stopped(Status.TIMEOUT, _total_msg(total), km, errors, started)
+            return _stopped(Stop.TOTAL_TIME_LIMIT, started, errors, seconds_limit=total)
         client.timeout = int(max(1, min(per_cell, remaining)))
         cell.source = skip_installs(cell.source)
         if on_cell:
             on_cell(index, len(cells))
+        at = (index, _head(cell.source))
         try:
             client.execute_cell(cell, index)
         except CellTimeoutError:
-            limit = client.timeout
-            msg = _cell_msg(index, cell, f"ran past the time limit of {limit} s")
-            return _stopped(Status.TIMEOUT, msg, km, errors, started)
+            limit = float(client.timeout)
+            return _stopped(Stop.CELL_TIME_LIMIT, started, errors, seconds_limit=limit, at=at)
         except DeadKernelError:
-            return _died(index, cell, km, errors, started)
+            return _stopped(_death(kernel), started, errors, at=at)
         except Exception as exc:  # a forged HMAC key, garbage on a channel: not our bug
-            return _broken(index, cell, exc, km, errors, started)
+            detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+            return _stopped(Stop.PROTOCOL_BROKEN, started, errors, detail=detail, at=at)
         errors.extend(_errors_of(cell, index, client.failed.get(index)))
-    status = Status.FORBIDDEN_IMPORT if _blocked(errors) else Status.GRADED
-    return Execution(status, "", km, errors, time.monotonic() - started)
+    return RunOutcome(cell_errors=tuple(errors), seconds=time.monotonic() - started)
 
 
-def _blocked(errors: list[CellError]) -> bool:
-    return any(e.ename == "ForbiddenImportError" for e in errors)
-
-
-def _died(
-    index: int, cell: NotebookNode, km: AsyncKernelManager, errors: list[CellError], started: float
-) -> Execution:
-    reason = getattr(km, "exit_reason", lambda: None)()
-    if reason == "out_of_memory":
-        msg = _cell_msg(index, cell, "used more memory than allowed and was stopped")
-        return _stopped(Status.OUT_OF_MEMORY, msg, km, errors, started)
-    msg = _cell_msg(
-        index, cell, "made the kernel die (os._exit, a crash in native code, or memory)"
-    )
-    return _stopped(Status.CRASHED, msg, km, errors, started)
-
-
-def _broken(
-    index: int,
-    cell: NotebookNode,
-    exc: Exception,
-    km: AsyncKernelManager,
-    errors: list[CellError],
-    started: float,
-) -> Execution:
-    """The kernel broke the Jupyter protocol (nbclient raised): the kernel is unusable."""
-    detail = f"{type(exc).__name__}: {str(exc)[:200]}"
-    msg = _cell_msg(index, cell, f"broke the kernel's connection to the grader ({detail})")
-    return _stopped(Status.CRASHED, msg, km, errors, started)
+def _death(kernel: Kernel) -> Stop:
+    """Why the kernel died, as its sandbox tells it."""
+    return Stop.OUT_OF_MEMORY if kernel.end() is KernelEnd.OUT_OF_MEMORY else Stop.KERNEL_DIED
 
 
 def _stopped(
-    status: Status, message: str, km: AsyncKernelManager, errors: list[CellError], started: float
-) -> Execution:
-    return Execution(status, message, km, errors, time.monotonic() - started)
-
-
-def _cell_msg(index: int, cell: NotebookNode, what: str) -> str:
-    return f"cell {index + 1} ({_head(cell.source)!r}) {what}"
-
-
-def _total_msg(total: float) -> str:
-    return f"the notebook ran past its total time limit of {total:g} s"
+    stop: Stop,
+    started: float,
+    errors: list[CellError] | None = None,
+    *,
+    at: tuple[int, str] | None = None,
+    seconds_limit: float = 0.0,
+    detail: str = "",
+) -> RunOutcome:
+    """``at``: the running cell's index and first lines; None while the setup code ran."""
+    return RunOutcome(
+        stop=stop,
+        cell=at[0] if at else None,
+        cell_head=at[1] if at else "",
+        seconds_limit=seconds_limit,
+        detail=detail,
+        cell_errors=tuple(errors or ()),
+        seconds=time.monotonic() - started,
+    )
 
 
 def _head(source: str, lines: int = 2) -> str:

@@ -1,26 +1,36 @@
-"""Grade one submission: intake → static checks → execute → tests → score → GradeResult."""
+"""Grade one submission: intake → static checks → execute → tests → score → verdict.
+
+Each stage reports a typed outcome; :func:`grader.core.verdict.decide` turns them into the
+status and sentence, and :func:`grader.core.verdict.build_result` builds the result.
+"""
 
 from __future__ import annotations
 
 import platform
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from grader import __version__, scoring, static, workdir
-from grader.answers import read_answers
-from grader.bridge import Bridge
-from grader.errors import BridgeError, SandboxError, SubmissionError
-from grader.execute import CellHook, Execution, preamble, run_notebook
-from grader.intake import Submission, intake
-from grader.results import GradeResult, Status, Timings
+from grader.core.errors import BridgeError, SandboxError
+from grader.core.lang import Said
+from grader.core.messages import Verdicts
+from grader.core.outcomes import GraderFailed, Refused, TestsOutcome
+from grader.core.results import GradeResult, Timings
+from grader.core.spec import Assignment
+from grader.core.verdict import Findings, Score, Verdict, build_result, decide
+from grader.core.version import version
+from grader.pipeline import scoring, static, workdir
+from grader.pipeline.answers import read_answers
+from grader.pipeline.bridge import Bridge
+from grader.pipeline.evaluators import Evaluators
+from grader.pipeline.execute import CellHook, Execution, preamble, run_notebook
+from grader.pipeline.intake import Submission, intake
+from grader.pipeline.testrun.plugin import GraderPlugin
+from grader.pipeline.testrun.run import run_tests
 from grader.sandbox.base import KernelRequest, Mount, Sandbox
-from grader.spec import Assignment
-from grader.testing.plugin import GraderPlugin
-from grader.testing.run import run_tests
 
 
 @dataclass(frozen=True)
@@ -34,47 +44,41 @@ class Options:
     on_cell: CellHook | None = None
     artifacts: Path | None = None
     """Folder where tests may leave pictures for the feedback; None = discard them."""
+    evaluators: Evaluators | None = None
+    """The assignment's evaluators, kept by the caller across submissions (a batch worker
+    keeps one for its life); None = built for this submission alone."""
 
 
 def grade_submission(spec: Assignment, path: Path, *, options: Options) -> GradeResult:
-    """Grade the notebook (file, folder or zip) at ``path``; never raises for bad input."""
-    started = time.monotonic()
-    base = _Base(spec, path, options)
+    """Grade the notebook (file, folder or zip) at ``path``; never raises for bad input.
+
+    A broken assignment (tests that cannot be collected, an evaluator that cannot be built)
+    raises :class:`~grader.core.errors.GraderError`: it is not the submission's fault."""
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
-        try:
-            sub = intake(path, preferred=spec.notebook, scratch=Path(tmp))
-        except SubmissionError as exc:
-            return base.refused(Status(exc.status), str(exc), started)
-        return base.graded(sub, Path(tmp), started)
+        return _Grading(spec, path, options).run(Path(tmp))
 
 
-class _Base:
+class _Grading:
     def __init__(self, spec: Assignment, path: Path, options: Options) -> None:
         self.spec, self.path, self.options = spec, path, options
+        self.started = time.monotonic()
 
-    def refused(self, status: Status, message: str, started: float, sha: str = "") -> GradeResult:
-        return GradeResult(
-            assignment=self.spec.id,
-            assignment_version=self.spec.version,
-            submission=str(self.path),
-            notebook_sha256=sha,
-            status=status,
-            message=message,
-            max_points=self.spec.max_points,
-            hidden_included=self.options.hidden,
-            timings=Timings(total_s=time.monotonic() - started),
-            versions=versions(),
-        )
-
-    def graded(self, sub: Submission, scratch: Path, started: float) -> GradeResult:
+    def run(self, scratch: Path) -> GradeResult:
+        sub = intake(self.path, preferred=self.spec.notebook, scratch=scratch)
+        if isinstance(sub, Refused):
+            return self._result(Findings(refused=sub))
         facts = static.analyse(sub.nb)
-        banned = static.forbidden(facts, self.spec.names)
-        if banned:
-            return self.refused(Status.FORBIDDEN_IMPORT, _banned_msg(banned), started, sub.sha256)
+        found = static.outcome(facts, self.spec.names)
+        if found.forbidden:
+            return self._result(Findings(static=found), sha256=sub.sha256)
+        evaluators = (self.options.evaluators or Evaluators(self.spec)).build_all()
         answers = read_answers(sub.nb, self.spec.questions)
-        intake_s = time.monotonic() - started
+        intake_s = time.monotonic() - self.started
         request = self._request(workdir.prepare(sub, scratch, notebook_name=self.spec.notebook))
-        setup = preamble(self.spec.seed, set(facts.imports), self.spec.names.forbidden_imports)
+        imports = set(facts.imports)
+        setup = preamble(
+            self.spec.seed, imports, self.spec.names.forbidden_imports, self.spec.language
+        )
         try:
             with run_notebook(
                 sub.nb,
@@ -84,49 +88,44 @@ class _Base:
                 on_cell=self.options.on_cell,
             ) as ex:
                 tests_started = time.monotonic()
-                plugin, unreachable = self._tests(ex, {a.id: a.text for a in answers if a.answered})
+                texts = {a.id: a.text for a in answers if a.answered}
+                plugin, tests = self._tests(ex, texts, evaluators)
         except SandboxError as exc:
-            return self.refused(Status.GRADER_ERROR, str(exc), started, sub.sha256)
-        tests = [scoring.test_result(r) for r in plugin.tests.values()]
-        answer_results = scoring.answer_results(self.spec, answers)
-        comps = scoring.components(self.spec, tests, answer_results)
-        status, message = _verdict(
-            ex,
-            static.missing(facts, self.spec.names),
-            static.user_names(facts),
-            facts.syntax_errors,
-        )
-        if status is Status.FORBIDDEN_IMPORT:  # same rule as the static check: no points
-            comps = [c.model_copy(update={"points": 0.0}) for c in comps]
-        earned = round(sum(c.points for c in comps), 4)
-        penalty = scoring.late_penalty(self.spec, earned, self.options.submitted_at)
-        if unreachable and status is Status.GRADED:
-            status, message = Status.CRASHED, unreachable
+            failed = GraderFailed(Said.of(Verdicts.sandbox_failed, detail=str(exc)))
+            return self._result(Findings(failed=failed), sha256=sub.sha256)
+        verdict = decide(Findings(static=found, run=ex.outcome, tests=tests), self.spec.language)
         now = time.monotonic()
-        return GradeResult(
-            assignment=self.spec.id,
-            assignment_version=self.spec.version,
+        timings = Timings(
+            intake_s=intake_s,
+            execute_s=ex.outcome.seconds,
+            tests_s=now - tests_started,
+            total_s=now - self.started,
+        )
+        score = scoring.score(self.spec, plugin, answers)
+        return self._result(verdict, sub, score, ex, timings)
+
+    def _result(
+        self,
+        found: Findings | Verdict,
+        sub: Submission | None = None,
+        score: Score | None = None,
+        ex: Execution | None = None,
+        timings: Timings | None = None,
+        *,
+        sha256: str = "",
+    ) -> GradeResult:
+        verdict = found if isinstance(found, Verdict) else decide(found, self.spec.language)
+        return build_result(
+            self.spec,
             submission=str(self.path),
-            notebook_sha256=sub.sha256,
-            status=status,
-            message=message,
-            points=round(max(0.0, earned - penalty), 4),
-            max_points=sum(c.max_points for c in comps),
-            late_penalty=penalty,
-            components=comps,
-            tests=tests,
-            answers=answer_results,
-            cell_errors=ex.cell_errors,
-            artifacts=_artifacts(self.options.artifacts),
-            hidden_included=self.options.hidden,
-            hidden_not_run=len(plugin.pending),
-            hidden_points_pending=scoring.points_by_component(plugin.pending),
-            timings=Timings(
-                intake_s=intake_s,
-                execute_s=ex.seconds,
-                tests_s=now - tests_started,
-                total_s=now - started,
-            ),
+            verdict=verdict,
+            hidden=self.options.hidden,
+            sha256=sub.sha256 if sub is not None else sha256,
+            score=score,
+            run=ex.outcome if ex is not None else None,
+            submitted_at=self.options.submitted_at,
+            artifacts=_artifacts(self.options.artifacts) if ex is not None else (),
+            timings=timings or Timings(total_s=time.monotonic() - self.started),
             versions=versions(),
         )
 
@@ -142,17 +141,21 @@ class _Base:
             label=self.path.stem[:60],
         )
 
-    def _tests(self, ex: Execution, answers: dict[str, str]) -> tuple[GraderPlugin, str]:
+    def _tests(
+        self, ex: Execution, answers: dict[str, str], evaluators: Mapping[str, object]
+    ) -> tuple[GraderPlugin, TestsOutcome]:
         """Run the tests; also say why the kernel could not be reached, if it could not."""
         bridge, unreachable = None, ""
         if ex.usable:
             bridge = Bridge(
-                ex.km, aliases=self.spec.names.aliases, timeout=self.spec.resources.cell_timeout
+                ex.kernel.manager,
+                aliases=self.spec.names.aliases,
+                timeout=self.spec.resources.cell_timeout,
             )
             try:
                 bridge.start()
             except (BridgeError, RuntimeError, TimeoutError) as exc:  # start closed it
-                bridge, unreachable = None, _unreachable_msg(exc)
+                bridge, unreachable = None, _first_line(exc)
         try:
             plugin = run_tests(
                 self.spec,
@@ -160,11 +163,12 @@ class _Base:
                 hidden=self.options.hidden,
                 answers=answers,
                 artifacts=self.options.artifacts,
+                evaluators=evaluators,
             )
         finally:
             if bridge is not None:
                 bridge.close()
-        return plugin, unreachable
+        return plugin, TestsOutcome(unreachable=unreachable)
 
 
 def _artifacts(folder: Path | None) -> list[str]:
@@ -173,45 +177,8 @@ def _artifacts(folder: Path | None) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.is_symlink())
 
 
-def _unreachable_msg(exc: Exception) -> str:
-    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-    return (
-        "the notebook ran, but then its kernel stopped answering the grader, so nothing "
-        f"could be tested ({detail}); did it close, block or break the kernel's channels?"
-    )
-
-
-def _banned_msg(banned: dict[str, int]) -> str:
-    parts = ", ".join(f"'{m}' (cell {cell + 1})" for m, cell in sorted(banned.items()))
-    return (
-        f"the notebook imports {parts}, which this assignment forbids; "
-        "remove those imports and solve it with the allowed libraries"
-    )
-
-
-def _verdict(
-    ex: Execution, missing: Sequence[str], defined: Sequence[str], syntax: dict[int, str]
-) -> tuple[Status, str]:
-    if ex.status is Status.FORBIDDEN_IMPORT:
-        blocked = next(e for e in ex.cell_errors if e.ename == "ForbiddenImportError")
-        return ex.status, f"cell {blocked.index + 1}: {blocked.evalue}"
-    if not ex.usable:
-        return ex.status, ex.message
-    if missing and syntax:  # the syntax error is the cause: name it
-        where = "; ".join(f"cell {i + 1}, {msg}" for i, msg in sorted(syntax.items()))
-        return Status.GRADED, (
-            f"graded; a syntax error ({where}) left {', '.join(missing)} undefined: "
-            "fix it and run the notebook from the top"
-        )
-    if missing:
-        shown = ", ".join(defined[:30]) or "nothing"
-        return Status.MISSING_NAMES, (
-            f"the notebook does not define {', '.join(missing)} (it defines: {shown}); "
-            "check the names against the template"
-        )
-    if ex.cell_errors:
-        return Status.GRADED, f"graded; {len(ex.cell_errors)} cell(s) raised errors (see below)"
-    return Status.GRADED, "graded"
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def versions() -> dict[str, str]:
@@ -219,7 +186,7 @@ def versions() -> dict[str, str]:
     import numpy
 
     return {
-        "grader": __version__,
+        "grader": version(),
         "python": platform.python_version(),
         "nbclient": nbclient.__version__,
         "numpy": numpy.__version__,

@@ -1,7 +1,8 @@
 """Intake: find the notebook in what was submitted, hash it, check it is a usable notebook.
 
 Accepts a ``.ipynb`` file, a folder holding one notebook, or a zip holding one notebook.
-Anything unusable raises :class:`SubmissionError` whose ``status`` is the verdict.
+:func:`intake` returns the :class:`Submission` or a typed :class:`Refused` saying why not (the
+helpers raise :class:`SubmissionError` carrying it).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4.rwbase import rejoin_lines
 
-from grader.errors import SubmissionError
-from grader.results import Status
+from grader.core.errors import SubmissionError
+from grader.core.lang import Phrase
+from grader.core.messages import Refusals as R
+from grader.core.outcomes import Refused, Unusable
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_ZIP_BYTES = 200 * 1024 * 1024
@@ -36,9 +39,7 @@ class Submission:
 def find_notebook(given: Path, *, preferred: str, scratch: Path) -> tuple[Path, Path | None]:
     """(notebook, folder) for a file, folder or zip; zips are extracted into ``scratch``."""
     if not given.exists():
-        raise SubmissionError(
-            f"{given} does not exist", status=Status.NOT_FOUND, hint="check the path"
-        )
+        raise SubmissionError(Refused.of(Unusable.NOT_FOUND, R.path_missing, path=given))
     if given.is_dir():
         return _pick(given, preferred), given
     if zipfile.is_zipfile(given):
@@ -58,15 +59,11 @@ def _pick(folder: Path, preferred: str) -> Path:
         return (named or found)[0]
     if not found:
         raise SubmissionError(
-            f"no .ipynb file in {folder}",
-            status=Status.NOT_FOUND,
-            hint=f"submit your notebook as {preferred}",
+            Refused.of(Unusable.NOT_FOUND, R.no_notebook, folder=folder, preferred=preferred)
         )
     listing = ", ".join(p.name for p in found[:10])
-    raise SubmissionError(
-        f"{len(found)} notebooks in {folder} ({listing}); cannot tell which one to grade",
-        status=Status.INVALID_NOTEBOOK,
-        hint=f"leave only one, or name it {preferred}",
+    raise _invalid(
+        R.many_notebooks, count=len(found), folder=folder, listing=listing, preferred=preferred
     )
 
 
@@ -82,10 +79,7 @@ def _extract(archive: Path, scratch: Path) -> Path:
                 continue
             total += info.file_size
             if total > MAX_ZIP_BYTES:
-                raise SubmissionError(
-                    f"{archive.name} unpacks to more than {MAX_ZIP_BYTES >> 20} MiB",
-                    status=Status.INVALID_NOTEBOOK,
-                )
+                raise _invalid(R.zip_too_big, name=archive.name, limit_mib=MAX_ZIP_BYTES >> 20)
             zf.extract(info, target)
     return target
 
@@ -95,35 +89,25 @@ def read_notebook(path: Path) -> tuple[NotebookNode, str]:
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
         raise _invalid(
-            f"{path.name} is {size >> 20} MiB (limit {MAX_NOTEBOOK_BYTES >> 20} MiB)",
-            "clear the outputs (Edit → Clear all outputs) and save again",
+            R.too_large, name=path.name, size_mib=size >> 20, limit_mib=MAX_NOTEBOOK_BYTES >> 20
         )
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise _invalid(
-            f"{path.name} is not valid JSON ({exc})",
-            "the file is damaged; download it again from Jupyter/Colab (File → Download .ipynb)",
-        ) from None
+        raise _invalid(R.not_json, name=path.name, error=exc) from None
     return _as_v4(data, path.name), digest
 
 
 def _as_v4(data: object, name: str) -> NotebookNode:
     major = data.get("nbformat") if isinstance(data, dict) else None
     if major != 4:
-        raise _invalid(
-            f"{name} has nbformat version {major!r}, expected 4",
-            "open it in a current Jupyter or Colab and save it again",
-        )
+        raise _invalid(R.wrong_format, name=name, major=repr(major))
     try:
         nb: NotebookNode = rejoin_lines(nbformat.from_dict(data))
     except (AttributeError, KeyError, TypeError) as exc:  # cells that are not cells
-        raise _invalid(
-            f"{name} is not a valid notebook ({type(exc).__name__}: {exc})",
-            "open it in Jupyter or Colab and save it again",
-        ) from None
+        raise _invalid(R.not_a_notebook, name=name, error=f"{type(exc).__name__}: {exc}") from None
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError:
@@ -131,12 +115,9 @@ def _as_v4(data: object, name: str) -> NotebookNode:
         try:
             nbformat.validate(nb)
         except nbformat.ValidationError as exc:
-            raise _invalid(
-                f"{name} is not a valid notebook: {exc.message}",
-                "open it in Jupyter or Colab and save it again",
-            ) from None
+            raise _invalid(R.not_a_notebook, name=name, error=exc.message) from None
     if not any(c.cell_type == "code" and c.source.strip() for c in nb.cells):
-        raise _invalid(f"{name} has no code", "is this the right notebook?")
+        raise _invalid(R.no_code, name=name)
     return nb
 
 
@@ -154,11 +135,15 @@ def _without_outputs(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
-def _invalid(message: str, hint: str) -> SubmissionError:
-    return SubmissionError(message, status=Status.INVALID_NOTEBOOK, hint=hint)
+def _invalid(phrase: Phrase, **fields: object) -> SubmissionError:
+    return SubmissionError(Refused.of(Unusable.INVALID_NOTEBOOK, phrase, **fields))
 
 
-def intake(given: Path, *, preferred: str, scratch: Path) -> Submission:
-    path, folder = find_notebook(given, preferred=preferred, scratch=scratch)
-    nb, digest = read_notebook(path)
+def intake(given: Path, *, preferred: str, scratch: Path) -> Submission | Refused:
+    """The notebook to grade, or why there is none."""
+    try:
+        path, folder = find_notebook(given, preferred=preferred, scratch=scratch)
+        nb, digest = read_notebook(path)
+    except SubmissionError as exc:
+        return exc.refused
     return Submission(path=path, folder=folder, nb=nb, sha256=digest)

@@ -1,20 +1,34 @@
-"""Points: tests and answers into components, the late policy, the total. Host-side only."""
+"""Points: tests, metrics and answers into components. Host-side only; the late policy and the
+total are the verdict's (``grader.core.verdict.build_result``)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from datetime import datetime, timedelta
 
-from grader.answers import Answer
-from grader.results import AnswerResult, ComponentScore, Outcome, TestResult
-from grader.spec import Assignment, LatePolicy
-from grader.testing.plugin import Recorded
+from grader.core.lang import Language
+from grader.core.messages import Scores
+from grader.core.results import AnswerResult, ComponentScore, MetricResult, Outcome, TestResult
+from grader.core.spec import Assignment
+from grader.core.verdict import Score
+from grader.pipeline.answers import Answer
+from grader.pipeline.testrun.plugin import GraderPlugin, Recorded
 
-_UNIT = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
+
+def score(spec: Assignment, plugin: GraderPlugin, answers: Iterable[Answer]) -> Score:
+    """The scoring stage: what the tests recorded and the answers read, in points."""
+    tests = [test_result(r, spec.language) for r in plugin.tests.values()]
+    answered = answer_results(spec, answers)
+    return Score(
+        tests=tests,
+        metrics=metric_results(spec, plugin.tests.values()),
+        answers=answered,
+        components=components(spec, tests, answered),
+        hidden_not_run=len(plugin.pending),
+        hidden_points_pending=points_by_component(plugin.pending),
+    )
 
 
-def test_result(rec: Recorded) -> TestResult:
+def test_result(rec: Recorded, lang: Language = "en") -> TestResult:
     """Points and the message a student may read (only the hint for hidden tests)."""
     outcome = Outcome(rec.outcome) if rec.outcome in Outcome._value2member_map_ else Outcome.ERROR
     earned = 0.0
@@ -23,7 +37,7 @@ def test_result(rec: Recorded) -> TestResult:
         earned = round(rec.points * fraction, 4)
         if fraction < 1.0:
             outcome = Outcome.PARTIAL
-    message = _message(rec, outcome)
+    message = _message(rec, outcome, lang)
     return TestResult(
         id=rec.nodeid,
         component=rec.component,
@@ -35,11 +49,11 @@ def test_result(rec: Recorded) -> TestResult:
     )
 
 
-def _message(rec: Recorded, outcome: Outcome) -> str:
+def _message(rec: Recorded, outcome: Outcome, lang: Language) -> str:
     if outcome is Outcome.PASSED:
         return ""
     if rec.hidden:
-        return rec.hint or "hidden test failed"
+        return rec.hint or Scores.hidden_failed(lang)
     if outcome is Outcome.PARTIAL:
         return rec.credit_note
     return "\n".join(p for p in (rec.message, rec.hint) if p)
@@ -84,26 +98,33 @@ def components(
     return out
 
 
+def metric_results(spec: Assignment, records: Iterable[Recorded]) -> list[MetricResult]:
+    """One line per test measuring a metric: the value and the points it is worth."""
+    out = []
+    for rec in records:
+        metric = spec.metric(rec.metric) if rec.metric and not rec.invalid else None
+        if metric is None:
+            continue
+        measured = rec.value if rec.outcome == "passed" else None
+        fraction = metric.fraction(measured) if measured is not None else 0.0
+        out.append(
+            MetricResult(
+                id=metric.id,
+                test=rec.nodeid,
+                component=metric.component,
+                hidden=rec.hidden,
+                value=measured,
+                zero=metric.zero,
+                full=metric.full,
+                points=round(metric.points * fraction, 4),
+                max_points=metric.points,
+            )
+        )
+    return out
+
+
 def points_by_component(records: Iterable[Recorded]) -> dict[str, float]:
     per: dict[str, float] = {}
     for rec in records:
         per[rec.component] = per.get(rec.component, 0.0) + rec.points
     return per
-
-
-def late_fraction(policy: LatePolicy, submitted_at: datetime | None) -> float:
-    """Fraction of the maximum lost for submitting at ``submitted_at`` (naive = local time)."""
-    if policy.deadline is None or submitted_at is None or policy.penalty == 0:
-        return 0.0
-    if submitted_at.utcoffset() is None:
-        submitted_at = submitted_at.astimezone()
-    late = submitted_at - policy.deadline - timedelta(minutes=policy.grace_minutes)
-    if late <= timedelta(0):
-        return 0.0
-    units = math.ceil(late / _UNIT[policy.per])
-    return min(policy.max_penalty, units * policy.penalty)
-
-
-def late_penalty(spec: Assignment, earned: float, submitted_at: datetime | None) -> float:
-    """Points subtracted; never more than what was earned."""
-    return round(min(earned, late_fraction(spec.late, submitted_at) * spec.max_points), 4)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
-from grader.spec import Names
+from grader.core.outcomes import StaticOutcome
+from grader.core.spec import Names
 
 _DYNAMIC_IMPORTERS = {"__import__", "import_module"}
 
@@ -158,3 +159,13 @@ def missing(facts: CodeFacts, names: Names) -> list[str]:
 
 def user_names(facts: CodeFacts) -> list[str]:
     return sorted(n for n in facts.defined if not n.startswith("_"))
+
+
+def outcome(facts: CodeFacts, names: Names) -> StaticOutcome:
+    """The static stage's finding, for the verdict."""
+    return StaticOutcome(
+        forbidden=forbidden(facts, names),
+        missing=tuple(missing(facts, names)),
+        defined=tuple(user_names(facts)),
+        syntax_errors=dict(facts.syntax_errors),
+    )

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from grader.intake import Submission
+from grader.pipeline.intake import Submission
 
 MAX_COPY_BYTES = 200 * 1024 * 1024
 

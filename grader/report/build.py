@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import __version__
-from grader.batch.store import BatchInfo, Store, write_report
-from grader.errors import GraderError
+from grader.core.errors import GraderError
+from grader.core.store import BatchInfo, Store, write_report
+from grader.core.version import version
 from grader.report.csv import write_csv
 from grader.report.feedback import write_feedback
 from grader.report.gradebook import Row, row_of
@@ -60,7 +60,7 @@ def build_reports(out: Path, *, histogram: bool = True) -> Reports:
     write_csv(rows, info, out / GRADEBOOK_CSV)
     write_json(rows, info, out / GRADEBOOK_JSON)
     write_junit(junit, out / JUNIT_XML)
-    write_report(out / SUMMARY_MD, summary_markdown(stats, title=info.title))
+    write_report(out / SUMMARY_MD, summary_markdown(stats, title=info.title, lang=info.language))
     reports.files = [out / n for n in (GRADEBOOK_CSV, GRADEBOOK_JSON, JUNIT_XML, SUMMARY_MD)]
     if histogram:
         try:
@@ -74,10 +74,12 @@ def build_reports(out: Path, *, histogram: bool = True) -> Reports:
 def _histogram(store: Store, stats: ClassStats, info: BatchInfo) -> None:
     """Draw only when the scores changed (matplotlib costs a second to start)."""
     key = hashlib.sha256(
-        json.dumps([__version__, info.title, stats.max_points, sorted(stats.totals)]).encode()
+        json.dumps(
+            [version(), info.title, info.language, stats.max_points, sorted(stats.totals)]
+        ).encode()
     ).hexdigest()
     marker, path = store.state() / "histogram.key", store.out / HISTOGRAM_PNG
     if path.is_file() and marker.is_file() and marker.read_text(encoding="utf-8") == key:
         return
-    write_histogram(stats, path, title=info.title)
+    write_histogram(stats, path, title=info.title, lang=info.language)
     write_report(marker, key)

@@ -1,4 +1,8 @@
-"""Rich console rendering of one GradeResult, with next steps for a student."""
+"""Rich console rendering of one GradeResult, with next steps for a student.
+
+What came from the submission (messages, cell sources, answers) is printed as plain text (rich
+``Text``), never as markup; the fixed text speaks the course's language (``chrome.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import GradeResult, Outcome, Status
+from grader.core.lang import Language
+from grader.core.results import GradeResult, Outcome, Status
+from grader.report.chrome import Chrome as C
+from grader.report.chrome import outcome
+from grader.report.feedback import answer_state
 
 _STYLE = {
     Outcome.PASSED: "green",
@@ -19,86 +27,78 @@ _STYLE = {
 
 
 def render(result: GradeResult, console: Console) -> None:
+    lang = result.language
     console.print(_header(result))
     if result.tests:
         console.print(_tests_table(result))
     if result.answers:
         console.print(_answers_table(result))
     for err in result.cell_errors:
+        head = C.cell_raised(lang, cell=err.index + 1, ename=err.ename)
         console.print(
-            f"[red]Cell {err.index + 1} raised {err.ename}[/]: {err.evalue}\n"
-            f"[dim]{err.source_head}[/]"
+            Text.assemble((head, "red"), ": ", err.evalue, "\n", (err.source_head, "dim"))
         )
     console.print(_next_steps(result))
 
 
 def _header(r: GradeResult) -> Panel:
     ok = r.status is Status.GRADED
-    title = f"{r.assignment} · {r.points:g} / {r.max_points:g} points"
+    title = C.points_title(r.language, assignment=r.assignment, points=r.points, max=r.max_points)
     if not r.hidden_included:
-        title += " (public checks only)"
+        title += C.public_only(r.language)
     body = Text(r.message, style="green" if ok else "bold red")
-    return Panel(body, title=title, border_style="green" if ok else "red")
+    return Panel(body, title=Text(title), border_style="green" if ok else "red")
 
 
 def _tests_table(r: GradeResult) -> Table:
-    table = Table(title="Tests", show_lines=False)
-    for col in ("part", "test", "result", "points", "details"):
-        table.add_column(col, overflow="fold")
+    lang = r.language
+    table = Table(title=C.tests(lang), show_lines=False)
+    for col in (C.part, C.test, C.result, C.points, C.details):
+        table.add_column(col(lang), overflow="fold")
     for t in r.tests:
-        name = t.id.split("::")[-1] + (" (hidden)" if t.hidden else "")
+        name = t.id.split("::")[-1] + (C.hidden(lang) if t.hidden else "")
         table.add_row(
-            t.component,
-            name,
-            Text(t.outcome.value, style=_STYLE[t.outcome]),
+            Text(t.component),
+            Text(name),
+            Text(outcome(t.outcome, lang), style=_STYLE[t.outcome]),
             f"{t.points:g}/{t.max_points:g}",
-            t.message[:400],
+            Text(t.message[:400]),
         )
     return table
 
 
 def _answers_table(r: GradeResult) -> Table:
-    table = Table(title="Written answers")
-    for col in ("question", "status", "points"):
-        table.add_column(col, overflow="fold")
+    lang = r.language
+    table = Table(title=C.answers(lang))
+    for col in (C.question, C.state, C.points):
+        table.add_column(col(lang), overflow="fold")
     for a in r.answers:
-        state = (
-            ("answered, awaits review" if a.needs_review else "answered")
-            if a.answered
-            else f"missing: {a.message}"
-        )
-        table.add_row(
-            a.id,
-            Text(state, style="green" if a.answered else "red"),
-            f"{a.points:g}/{a.max_points:g}",
-        )
+        state = Text(answer_state(a, lang), style="green" if a.answered else "red")
+        table.add_row(Text(a.id), state, f"{a.points:g}/{a.max_points:g}")
     return table
 
 
 def _next_steps(r: GradeResult) -> Panel:
+    lang = r.language
     steps = [
-        f"• {t.id.split('::')[-1]}: {t.message.splitlines()[0] if t.message else 'fix it'}"
+        f"• {t.id.split('::')[-1]}: {t.message.splitlines()[0] if t.message else C.fix_it(lang)}"
         for t in r.tests
         if not t.hidden and t.outcome in (Outcome.FAILED, Outcome.ERROR)
     ]
     steps += [
-        f"• answer {a.id} in a markdown cell: **Ответ {a.id}:** … ({a.message})"
-        for a in r.answers
-        if not a.answered
+        f"• {C.answer_it(lang, id=a.id, reason=a.message)}" for a in r.answers if not a.answered
     ]
     if r.hidden_not_run:
-        steps.append(_hidden_note(r))
+        steps.append(_hidden_note(r, lang))
     if r.needs_review:
-        steps.append("• written answers are scored provisionally; a teacher reviews them")
+        steps.append(f"• {C.provisional(lang)}")
     if not steps:
-        steps = ["• all checks passed"]
-    return Panel(Group(*[Text(s) for s in steps]), title="Next steps", border_style="blue")
+        steps = [f"• {C.all_passed(lang)}"]
+    return Panel(Group(*[Text(s) for s in steps]), title=C.next_steps(lang), border_style="blue")
 
 
-def _hidden_note(r: GradeResult) -> str:
+def _hidden_note(r: GradeResult, lang: Language) -> str:
     per = r.hidden_points_pending
     parts = ", ".join(f"{c}: {p:g}" for c, p in sorted(per.items()))
-    return (
-        f"• NOT YOUR GRADE YET: {r.hidden_not_run} hidden checks worth "
-        f"{sum(per.values()):g} points ({parts}) run only at grading, on data you do not have"
-    )
+    note = C.not_your_grade(lang, count=r.hidden_not_run, points=sum(per.values()), parts=parts)
+    return f"• {note}"

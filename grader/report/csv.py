@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-from grader.batch.store import BatchInfo, write_report
+from grader.core.store import BatchInfo, write_report
 from grader.report.gradebook import Row
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

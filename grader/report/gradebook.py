@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from grader.batch.store import BatchInfo, Stored
-from grader.results import Outcome
-from grader.scoring import late_fraction
+from grader.core.results import Outcome
+from grader.core.store import BatchInfo, Stored
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ def lateness(stored: Stored, info: BatchInfo) -> Lateness:
     when = stored.record.submitted_at if stored.record else None
     deadline = info.late.deadline
     late_by = (when - deadline) if (when and deadline and when > deadline) else timedelta(0)
-    return Lateness(when, late_by, late_fraction(info.late, when))
+    return Lateness(when, late_by, info.late.fraction(when))
 
 
 @dataclass(frozen=True)

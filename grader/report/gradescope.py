@@ -10,39 +10,40 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.batch.store import BatchInfo, Stored, write_report
-from grader.report.feedback import test_name
-from grader.results import GradeResult
+from grader.core.results import GradeResult
+from grader.core.store import BatchInfo, Stored, write_report
+from grader.report.chrome import Chrome as C
+from grader.report.chrome import outcome, status
+from grader.report.feedback import answer_state, test_name
 
 FOLDER = "gradescope"
 
 
 def gradescope_results(result: GradeResult, info: BatchInfo) -> dict[str, Any]:
+    lang = result.language
     tests: list[dict[str, Any]] = [
         {
-            "name": test_name(t),
+            "name": test_name(t, lang),
             "score": t.points,
             "max_score": t.max_points,
-            "output": t.message or t.outcome.value,
+            "output": t.message or outcome(t.outcome, lang),
             "visibility": "after_published" if t.hidden else "visible",
         }
         for t in result.tests
     ]
     tests += [
         {
-            "name": f"Written answer {a.id}",
+            "name": C.written_answer(lang, id=a.id),
             "score": a.points,
             "max_score": a.max_points,
-            "output": ("answered; awaits review" if a.needs_review else "answered")
-            if a.answered
-            else f"missing: {a.message}",
+            "output": answer_state(a, lang),
             "visibility": "visible",
         }
         for a in result.answers
     ]
-    output = [f"{info.title}: {result.status.value}. {result.message}"]
+    output = [f"{info.title}: {status(result.status, lang)}. {result.message}"]
     if result.late_penalty:
-        output.append(f"Late penalty: -{result.late_penalty:g} points.")
+        output.append(C.late_penalty_line(lang, points=result.late_penalty))
     return {
         "score": result.points,
         "output": "\n".join(output),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.errors import GraderError
+from grader.core.errors import GraderError
+from grader.core.lang import Language
+from grader.report.chrome import Chrome as C
 from grader.report.summary import ClassStats
 
 
-def write_histogram(stats: ClassStats, path: Path, *, title: str) -> None:
+def write_histogram(stats: ClassStats, path: Path, *, title: str, lang: Language = "en") -> None:
     try:
         import matplotlib
 
@@ -31,9 +33,9 @@ def write_histogram(stats: ClassStats, path: Path, *, title: str) -> None:
             color="#3b82f6",
         )
         ax.set_xlim(0, bins[-1][1])
-        ax.set_xlabel(f"points (of {stats.max_points:g})")
-        ax.set_ylabel("submissions")
-        ax.set_title(f"{title} · {stats.count} submissions")
+        ax.set_xlabel(C.points_of(lang, top=stats.max_points))
+        ax.set_ylabel(C.submissions(lang))
+        ax.set_title(f"{title} · {C.submissions(lang)}: {stats.count}")
         fig.tight_layout()
         tmp = path.with_name(f".{path.name}.tmp")
         fig.savefig(tmp, format="png")

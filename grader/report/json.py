@@ -8,8 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grader import __version__
-from grader.batch.store import BatchInfo, write_report
+from grader.core.store import BatchInfo, write_report
+from grader.core.version import version
 from grader.report.gradebook import Row
 
 GRADEBOOK_SCHEMA = 1
@@ -18,7 +18,7 @@ GRADEBOOK_SCHEMA = 1
 def gradebook(rows: Iterable[Row], info: BatchInfo) -> dict[str, Any]:
     return {
         "schema_version": GRADEBOOK_SCHEMA,
-        "grader": __version__,
+        "grader": version(),
         "assignment": {
             "id": info.assignment,
             "title": info.title,

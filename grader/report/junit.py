@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 
-from grader.batch.store import BatchInfo, Stored, write_report
-from grader.results import Outcome, Status
+from grader.core.results import Outcome, Status
+from grader.core.store import BatchInfo, Stored, write_report
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 

@@ -11,9 +11,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.batch.store import Stored
+from grader.core.lang import Language
+from grader.core.results import Outcome, Status
+from grader.core.store import Stored
+from grader.report.chrome import Chrome as C
+from grader.report.chrome import status
 from grader.report.feedback import test_name
-from grader.results import Outcome, Status
 
 BINS = 10
 
@@ -38,9 +41,10 @@ class ClassStats:
         self.review_needed += r.needs_review
         self.late += r.late_penalty > 0
         for t in r.tests:
-            self.ran[test_name(t)] += 1
+            name = test_name(t, r.language)
+            self.ran[name] += 1
             if t.outcome not in (Outcome.PASSED, Outcome.SKIPPED):
-                self.failed[test_name(t)] += 1
+                self.failed[name] += 1
 
     @property
     def count(self) -> int:
@@ -56,64 +60,77 @@ class ClassStats:
         return [(i * width, (i + 1) * width, c) for i, c in enumerate(counts)]
 
 
-def render_summary(stats: ClassStats, *, title: str) -> RenderableType:
+def render_summary(stats: ClassStats, *, title: str, lang: Language = "en") -> RenderableType:
     if not stats.count:
-        return Panel("no results yet", title=title)
-    t = stats.totals
-    head = Text(
-        f"{stats.count} submissions · mean {statistics.fmean(t):.2f} · median "
-        f"{statistics.median(t):g} · min {min(t):g} · max {max(t):g} "
-        f"(of {stats.max_points:g}) · {stats.review_needed} need review · "
-        f"{stats.late} late"
-    )
+        return Panel(C.no_results(lang), title=Text(title))
+    head = Text(_head(stats, lang))
     return Panel(
-        Group(head, _distribution(stats), _statuses(stats), _most_failed(stats)), title=title
+        Group(head, _distribution(stats, lang), _statuses(stats, lang), _most_failed(stats, lang)),
+        title=Text(title),
     )
 
 
-def _distribution(stats: ClassStats) -> Table:
-    table = Table(title="Distribution", show_header=False, box=None)
+def _head(stats: ClassStats, lang: Language) -> str:
+    t = stats.totals
+    return C.class_head(
+        lang,
+        count=stats.count,
+        mean=statistics.fmean(t),
+        median=statistics.median(t),
+        min=min(t),
+        max=max(t),
+        top=stats.max_points,
+        review=stats.review_needed,
+        late=stats.late,
+    )
+
+
+def _distribution(stats: ClassStats, lang: Language) -> Table:
+    table = Table(title=C.distribution(lang), show_header=False, box=None)
     peak = max(c for _, _, c in stats.distribution()) or 1
     for low, high, count in stats.distribution():
         table.add_row(f"{low:5.1f}–{high:5.1f}", "█" * round(30 * count / peak), str(count))
     return table
 
 
-def _statuses(stats: ClassStats) -> Table:
-    table = Table(title="Verdicts")
-    table.add_column("status")
-    table.add_column("submissions", justify="right")
-    for status, count in stats.statuses.most_common():
-        style = "green" if status == Status.GRADED.value else "red"
-        table.add_row(Text(status, style=style), str(count))
+def _statuses(stats: ClassStats, lang: Language) -> Table:
+    table = Table(title=C.verdicts(lang))
+    table.add_column(C.status(lang))
+    table.add_column(C.submissions(lang), justify="right")
+    for code, count in stats.statuses.most_common():
+        style = "green" if code == Status.GRADED.value else "red"
+        table.add_row(Text(_status_label(code, lang), style=style), str(count))
     return table
 
 
-def _most_failed(stats: ClassStats, top: int = 10) -> Table:
-    table = Table(title="Most failed tests")
-    for col in ("test", "failed", "of"):
-        table.add_column(col, justify="left" if col == "test" else "right")
+def _status_label(code: str, lang: Language) -> str:
+    return f"{status(Status(code), lang)} ({code})"
+
+
+def _most_failed(stats: ClassStats, lang: Language, top: int = 10) -> Table:
+    table = Table(title=C.most_failed(lang))
+    for col in (C.test(lang), C.failed_count(lang), C.of(lang)):
+        table.add_column(col, justify="left" if col == C.test(lang) else "right")
     for name, count in stats.failed.most_common(top):
-        table.add_row(name, str(count), str(stats.ran[name]))
+        table.add_row(Text(name), str(count), str(stats.ran[name]))
     return table
 
 
-def summary_markdown(stats: ClassStats, *, title: str) -> str:
+def summary_markdown(stats: ClassStats, *, title: str, lang: Language = "en") -> str:
     if not stats.count:
-        return f"# {title}\n\nno results yet\n"
-    t = stats.totals
+        return f"# {title}\n\n{C.no_results(lang)}\n"
     out = [
         f"# {title}",
         "",
-        f"- submissions: {stats.count}",
-        f"- mean {statistics.fmean(t):.2f}, median {statistics.median(t):g}, "
-        f"min {min(t):g}, max {max(t):g} (of {stats.max_points:g})",
-        f"- need review: {stats.review_needed}; late: {stats.late}",
+        f"- {_head(stats, lang)}",
         "",
-        "| status | submissions |",
+        f"| {C.status(lang)} | {C.submissions(lang)} |",
         "|---|---|",
     ]
-    out += [f"| {s} | {c} |" for s, c in stats.statuses.most_common()]
-    out += ["", "| most failed test | failed | of |", "|---|---|---|"]
-    out += [f"| {n} | {c} | {stats.ran[n]} |" for n, c in stats.failed.most_common(10)]
+    out += [f"| {_status_label(s, lang)} | {c} |" for s, c in stats.statuses.most_common()]
+    out += ["", f"| {C.most_failed(lang)} | {C.failed_count(lang)} | {C.of(lang)} |"]
+    out += [
+        "|---|---|---|",
+        *[f"| {n} | {c} | {stats.ran[n]} |" for n, c in stats.failed.most_common(10)],
+    ]
     return "\n".join(out) + "\n"

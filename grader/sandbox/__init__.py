@@ -1,5 +1,2 @@
-"""Sandboxes: where a submission's kernel runs. One protocol, interchangeable backends."""
-
-from grader.sandbox.base import KernelRequest, Mount, Sandbox
-
-__all__ = ["KernelRequest", "Mount", "Sandbox"]
+"""Sandboxes: where a submission's kernel runs. One protocol (``base.py``), interchangeable
+backends (``local.py``, ``fake.py``, the ``docker`` package), chosen by name (``choose.py``)."""

@@ -1,8 +1,9 @@
-"""The sandbox protocol: one method that yields a ready-to-start kernel manager.
+"""The sandbox protocol: one method that yields the project's kernel handle.
 
-The caller (``grader.execute``) owns timing, timeouts, status and output limits; a backend
-only decides *where* the kernel process runs and under which limits, and guarantees that
-everything it started is gone when the context exits, on every path.
+The caller (``grader.pipeline.execute``) owns timing, timeouts, status and output limits; a
+backend only decides *where* the kernel process runs and under which limits, says why a kernel
+ended (:class:`KernelEnd`) and guarantees that everything it started is gone when the context
+exits, on every path.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
-from grader.spec import Resources
+from grader.core.spec import Resources
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,41 @@ class KernelRequest:
     """Who this kernel is for (a student id or file name), for labels and logs."""
 
 
+class KernelEnd(StrEnum):
+    """Why a sandboxed kernel is no longer running, as far as its sandbox can tell."""
+
+    RUNNING = "running"
+    """It has not ended (or was never started)."""
+    EXITED = "exited"
+    """It ended for a reason the sandbox cannot name: ``os._exit``, a crash in native code,
+    a signal, a resource limit it has no record of."""
+    OUT_OF_MEMORY = "out_of_memory"
+    """The sandbox's memory limit killed it (Docker's OOM killer)."""
+
+
+class Kernel:
+    """What a sandbox hands back: the kernel manager nbclient and the bridge drive (not yet
+    started), and :meth:`end`, why its kernel ended. Backends that know more override it."""
+
+    def __init__(self, manager: AsyncKernelManager) -> None:
+        self.manager = manager
+
+    def end(self) -> KernelEnd:
+        provisioner = self.manager.provisioner if self.manager.has_kernel else None
+        process = getattr(provisioner, "process", None)
+        if process is None or process.poll() is None:
+            return KernelEnd.RUNNING
+        return KernelEnd.EXITED
+
+
 class Sandbox(Protocol):
     """A backend that runs kernels somewhere safe."""
 
     name: str
 
-    def kernel(self, request: KernelRequest) -> AbstractContextManager[AsyncKernelManager]:
-        """Yield a kernel manager (not yet started); on exit, kill and remove everything."""
+    def kernel(self, request: KernelRequest) -> AbstractContextManager[Kernel]:
+        """Yield a kernel handle (its kernel not yet started); on exit, kill and remove
+        everything."""
         ...
 
 

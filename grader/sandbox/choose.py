@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from grader.sandbox.base import Sandbox
+if TYPE_CHECKING:  # the CLI imports Backend without the kernel stack
+    from grader.sandbox.base import Sandbox
 
 
 class Backend(StrEnum):

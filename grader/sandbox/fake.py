@@ -9,10 +9,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
-from grader.sandbox.base import CommandKernelManager, KernelRequest, iter_mount_links, release
+from grader.sandbox.base import (
+    CommandKernelManager,
+    Kernel,
+    KernelRequest,
+    iter_mount_links,
+    release,
+)
 
 
 class FakeSandbox:
@@ -23,7 +28,7 @@ class FakeSandbox:
         self.closed = 0
 
     @contextmanager
-    def kernel(self, request: KernelRequest) -> Iterator[AsyncKernelManager]:
+    def kernel(self, request: KernelRequest) -> Iterator[Kernel]:
         self.requests.append(request)
         for link, host in iter_mount_links(request):
             link.symlink_to(host.resolve(), target_is_directory=True)
@@ -31,7 +36,7 @@ class FakeSandbox:
             [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         )
         try:
-            yield km
+            yield Kernel(km)
         finally:
             self.closed += 1
             if km.has_kernel:

@@ -22,6 +22,7 @@ from jupyter_client.manager import AsyncKernelManager
 from grader.sandbox import launch
 from grader.sandbox.base import (
     CommandKernelManager,
+    Kernel,
     KernelRequest,
     iter_mount_links,
     kernel_env,
@@ -36,12 +37,12 @@ class LocalSandbox:
         self.python = python
 
     @contextmanager
-    def kernel(self, request: KernelRequest) -> Iterator[AsyncKernelManager]:
+    def kernel(self, request: KernelRequest) -> Iterator[Kernel]:
         for target, host in iter_mount_links(request):
             _copy_read_only(host, target)
         km = CommandKernelManager(self.command(request))
         try:
-            yield km
+            yield Kernel(km)
         finally:
             _kill_group(km)
 

@@ -1,4 +1,6 @@
-"""What assignment tests use: fixtures come from the plugin, helpers from here."""
+"""What assignment tests use: fixtures come from the grader's plugin (``nb``, ``assignment``,
+``public_data``, ``hidden_data``, ``answers``, ``artifacts``, ``credit``, ``measure`` and the
+assignment's evaluators), helpers from here. See docs/instructors.md."""
 
 from grader.testing.helpers import parameter_count, parameters_by_layer, scale
 

@@ -6,18 +6,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from grader.core.scale import scale
 
-def scale(value: float, *, zero: float, full: float) -> float:
-    """Map a metric to a fraction of points: 0 at ``zero``, 1 at ``full``, linear between.
-
-    Works in both directions (``full < zero`` for losses), clipped to [0, 1]; NaN gives 0.
-    """
-    if zero == full:
-        raise ValueError("zero and full thresholds must differ")
-    if not math.isfinite(value):
-        return 0.0
-    fraction = (value - zero) / (full - zero)
-    return min(1.0, max(0.0, fraction))
+__all__ = ["BUFFER_SUFFIXES", "parameter_count", "parameters_by_layer", "scale"]
 
 
 BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")

@@ -15,20 +15,20 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from grader import scoring
-from grader.bridge import Bridge
-from grader.bridge.codec import Decoder
-from grader.errors import MissingName
-from grader.execute import preamble, run_notebook
-from grader.grading import Options
-from grader.intake import intake
+from grader.core.errors import MissingName
+from grader.core.spec import Assignment, load_assignment
+from grader.course.validate import points_layout, validate_assignment
+from grader.pipeline import scoring
+from grader.pipeline.bridge import Bridge
+from grader.pipeline.bridge.codec import Decoder
+from grader.pipeline.execute import preamble, run_notebook
+from grader.pipeline.grading import Options
+from grader.pipeline.intake import intake
+from grader.pipeline.testrun.run import run_tests
+from grader.pipeline.workdir import prepare
 from grader.sandbox.base import KernelRequest, Mount
 from grader.sandbox.local import LocalSandbox
-from grader.spec import Assignment, load_assignment
 from grader.testing import parameter_count, parameters_by_layer
-from grader.testing.run import run_tests
-from grader.validate import points_layout, validate_assignment
-from grader.workdir import prepare
 
 REPO = Path(__file__).resolve().parents[2]
 FOLDER = REPO / "assignments" / "cnn_tuning"
@@ -109,7 +109,7 @@ def test_make_data_rebuilds_identical_files(tmp_path: Path) -> None:
 def test_host_count_equals_torch_count(builder: ModuleType, model: str, config: str | None) -> None:
     """The state dict as it crosses the bridge (safetensors), counted on the host without
     BatchNorm buffers, equals sum(p.numel() for p in model.parameters()), layer by layer."""
-    kernel_side = _load(REPO / "grader/bridge/kernel_side.py", "cnn_tuning_kernel_side")
+    kernel_side = _load(REPO / "grader/pipeline/bridge/kernel_side.py", "cnn_tuning_kernel_side")
     config_cell = (
         builder.REF_CONFIG
         if config is None
@@ -290,7 +290,7 @@ def test_reference_count_through_the_bridge(spec: Assignment, tmp_path: Path) ->
     setup = preamble(spec.seed, {"numpy", "torch"}, spec.names.forbidden_imports)
     with run_notebook(sub.nb, sandbox=LocalSandbox(), request=request, setup_code=setup) as ex:
         assert ex.usable and not ex.cell_errors, ex.cell_errors
-        with Bridge(ex.km, timeout=spec.resources.cell_timeout) as nb:
+        with Bridge(ex.kernel.manager, timeout=spec.resources.cell_timeout) as nb:
             state = nb.state_dict("model")
             in_kernel = nb.call("count_parameters", nb.get("model"))
             by_layer = nb.call("parameters_by_layer", nb.get("model"))
@@ -318,9 +318,9 @@ def test_grade_validate_passes_under_docker(spec: Assignment, tmp_path: Path) ->
     except in CI."""
     from docker.errors import ImageNotFound
 
-    from grader.errors import SandboxError
-    from grader.image import runtime_image_tag
+    from grader.core.errors import SandboxError
     from grader.sandbox.docker import DockerSandbox, connect
+    from grader.sandbox.docker.image import runtime_image_tag
 
     try:
         client = connect(timeout=10)

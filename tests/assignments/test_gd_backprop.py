@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.grading import Options
+from grader.core.spec import find_assignment
+from grader.course.validate import validate_assignment
+from grader.pipeline.grading import Options
 from grader.sandbox.local import LocalSandbox
-from grader.spec import find_assignment
-from grader.validate import validate_assignment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def test_check_reference_shows_full_public_marks() -> None:
 
 @pytest.mark.docker
 def test_validate_gd_backprop_passes_under_docker() -> None:
-    from grader.errors import SandboxError
+    from grader.core.errors import SandboxError
     from grader.sandbox.choose import Backend, make_sandbox
     from grader.sandbox.docker import connect
 

@@ -14,10 +14,11 @@ import subprocess
 import time
 from multiprocessing.connection import Connection
 
-from grader.batch.store import Store
-from grader.batch.worker import Done, Job, WorkerConfig, grader_error, record_for
-from grader.results import GradeResult, Status
-from grader.spec import load_assignment
+from grader.batch.messages import Done, Job
+from grader.batch.worker import WorkerConfig, grader_error, record_for
+from grader.core.results import GradeResult, Status
+from grader.core.spec import load_assignment
+from grader.core.store import Store
 
 
 def serve(conn: Connection, config: WorkerConfig) -> None:
@@ -28,7 +29,7 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
             job = conn.recv()
         except EOFError:
             return
-        if job is None:
+        if not isinstance(job, Job):
             return
         started = time.time()
         result = _behave(job, config, spec.id)
@@ -38,9 +39,7 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
         store.save(job.student, result, record_for(job, 0.3, "fake"))
         with (config.out / "jobs.log").open("a") as fh:
             fh.write(json.dumps([job.student, job.gpu, started, time.time(), job.attempt]) + "\n")
-        conn.send(
-            ("done", Done(job.student, result.status, result.points, 1.0, 0.3, result.message))
-        )
+        conn.send(Done(job.student, result.status, result.points, 1.0, 0.3, result.message))
 
 
 def _behave(job: Job, config: WorkerConfig, assignment: str) -> GradeResult:

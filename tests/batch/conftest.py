@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.spec import Assignment, load_assignment
+from grader.core.spec import Assignment, load_assignment
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NOTEBOOKS = FIXTURES / "notebooks"

@@ -13,10 +13,10 @@ import pytest
 from grader.batch.cache import assignment_fingerprint, cache_key, submission_digest
 from grader.batch.gpus import GpuSlots, parse_gpus
 from grader.batch.lock import LOCK_FILE, BatchLock, BatchLocked
-from grader.batch.store import Record, Store
-from grader.errors import GraderError
-from grader.results import GradeResult, Status
-from grader.spec import Assignment, load_assignment
+from grader.core.errors import GraderError
+from grader.core.results import GradeResult, Status
+from grader.core.spec import Assignment, load_assignment
+from grader.core.store import Record, Store
 
 
 def test_fingerprint_follows_spec_tests_and_data(spec: Assignment) -> None:

@@ -17,7 +17,7 @@ import pytest
 from conftest import build_class, make_course
 
 from grader.batch.pool import descendants
-from grader.batch.store import Store
+from grader.core.store import Store
 
 pytestmark = pytest.mark.slow
 

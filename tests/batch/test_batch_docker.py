@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from grader.batch.runner import BatchOptions, run_batch
-from grader.errors import GraderError
-from grader.grading import Options, grade_submission
+from grader.core.errors import GraderError
+from grader.core.results import Status
+from grader.core.spec import Assignment
+from grader.pipeline.grading import Options, grade_submission
 from grader.report.build import build_reports
-from grader.results import Status
 from grader.sandbox.choose import Backend
-from grader.spec import Assignment
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"

@@ -12,8 +12,8 @@ import pytest
 from conftest import ClassMaker, fixture_nb
 
 from grader.batch.intake import Entry, read_class, student_id
-from grader.errors import GraderError
-from grader.results import Status
+from grader.core.errors import GraderError
+from grader.core.outcomes import Unusable
 
 GOOD = "graded/full_marks"
 
@@ -54,16 +54,17 @@ def test_folders_and_named_notebooks_mixed(make_class: ClassMaker, tmp_path: Pat
     assert sorted(entries) == ["ivanov", "petrov"]
     assert entries["ivanov"].source == root / "ivanov"
     assert entries["petrov"].source == root / "petrov.ipynb"
-    assert all(e.verdict is None and e.time_from == "file" for e in got.entries)
+    assert all(e.refused is None and e.time_from == "file" for e in got.entries)
     assert "notes.txt" in got.ignored and ".DS_Store" in got.ignored
 
 
 def test_a_file_that_is_no_notebook_gets_a_verdict(make_class: ClassMaker, tmp_path: Path) -> None:
     root = make_class({"sidorov.pdf": GOOD, "kuznetsov.zip": GOOD})
     entries = by_student(read_class(root, manifest=None, scratch=tmp_path / "s").entries)
-    assert entries["sidorov"].verdict is Status.INVALID_NOTEBOOK
-    assert "not a notebook" in entries["sidorov"].message
-    assert entries["kuznetsov"].verdict is None  # a (broken) zip is graded: intake decides
+    refused = entries["sidorov"].refused
+    assert refused is not None and refused.reason is Unusable.INVALID_NOTEBOOK
+    assert "not a notebook" in refused.said("en")
+    assert entries["kuznetsov"].refused is None  # a (broken) zip is graded: intake decides
 
 
 def test_two_submissions_of_one_student_are_a_duplicate(
@@ -72,9 +73,10 @@ def test_two_submissions_of_one_student_are_a_duplicate(
     root = make_class({"ivanov.ipynb": GOOD, "ivanov/tiny.ipynb": GOOD, "petrov.ipynb": GOOD})
     entries = by_student(read_class(root, manifest=None, scratch=tmp_path / "s").entries)
     dup = entries["ivanov"]
-    assert dup.verdict is Status.DUPLICATE and dup.source is None
+    assert dup.refused is not None and dup.refused.reason is Unusable.DUPLICATE
+    assert dup.source is None
     assert {p.name for p in dup.sources} == {"ivanov.ipynb", "ivanov"}
-    assert entries["petrov"].verdict is None
+    assert entries["petrov"].refused is None
 
 
 def _zip(path: Path, members: dict[str, Path], when: tuple[int, ...]) -> Path:
@@ -139,9 +141,10 @@ def test_manifest_gives_names_times_and_chooses_among_duplicates(
         2026, 10, 3, 10, tzinfo=timezone(timedelta(hours=3))
     )
     assert entries["Petrov"].time_from == "manifest"
-    assert entries["ivanov"].verdict is None and entries["ivanov"].source == root / "ivanov.ipynb"
+    assert entries["ivanov"].refused is None and entries["ivanov"].source == root / "ivanov.ipynb"
     assert "ivanov" in got.ignored  # the folder the manifest did not choose
-    assert entries["ghost"].verdict is Status.NOT_FOUND
+    ghost = entries["ghost"].refused
+    assert ghost is not None and ghost.reason is Unusable.NOT_FOUND
     assert entries["other"].time_from == "file"
 
 

@@ -14,10 +14,10 @@ import pytest
 from grader.batch import pool
 from grader.batch.events import Event, Finished, Outcome, Planned
 from grader.batch.runner import BatchOptions, run_batch
-from grader.batch.store import Store
-from grader.results import Status
+from grader.core.results import Status
+from grader.core.spec import Assignment, load_assignment
+from grader.core.store import Store
 from grader.sandbox.choose import Backend
-from grader.spec import Assignment, load_assignment
 
 
 @pytest.fixture(autouse=True)

@@ -12,10 +12,10 @@ import pytest
 from conftest import build_class
 
 from grader.batch.runner import BatchOptions, BatchSummary, run_batch
-from grader.batch.store import Store
+from grader.core.spec import Assignment
+from grader.core.store import Store
 from grader.report.build import build_reports
 from grader.sandbox.choose import Backend
-from grader.spec import Assignment
 
 pytestmark = pytest.mark.slow
 

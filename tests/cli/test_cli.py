@@ -14,9 +14,10 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from grader import cli
-from grader.errors import SubmissionError
-from grader.intake import read_notebook
-from grader.results import GradeResult, Status
+from grader.cli import console
+from grader.core.errors import SubmissionError
+from grader.core.results import GradeResult, Status
+from grader.pipeline.intake import read_notebook
 
 Invoke = Callable[..., Result]
 
@@ -24,8 +25,8 @@ Invoke = Callable[..., Result]
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, course: Path) -> Invoke:
     """``run("check", ...)`` in the temporary course, with consoles wide enough not to wrap."""
-    monkeypatch.setattr(cli, "console", Console(width=400))
-    monkeypatch.setattr(cli, "err", Console(width=400, stderr=True))
+    monkeypatch.setattr(console, "out", Console(width=400))
+    monkeypatch.setattr(console, "err", Console(width=400, stderr=True))
     monkeypatch.setenv("GRADER_COURSE", str(course))
 
     def invoke(*args: str) -> Result:
@@ -149,3 +150,26 @@ def test_cli_as_a_process(course: Path, notebooks: Path) -> None:
     )
     assert done.returncode == 1, done.stderr
     assert GradeResult.model_validate_json(done.stdout).status == Status.INVALID_NOTEBOOK
+
+
+@pytest.mark.parametrize("command", [["image", "build", "--offline"], ["sandbox", "prune"]])
+def test_docker_commands_that_cannot_run_exit_2(
+    run: Invoke, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    from grader.core.errors import SandboxError
+    from grader.sandbox.docker import engine
+
+    def down(**kwargs: object) -> None:
+        raise SandboxError("cannot reach the Docker engine at unix:///nowhere", hint="start it")
+
+    monkeypatch.setattr(engine, "connect", down)
+    result = run(*command)
+    assert result.exit_code == 2, result.output
+    assert "cannot reach the Docker engine" in result.output and "start it" in result.output
+
+
+def test_errors_are_printed_as_text_not_markup(run: Invoke, tmp_path: Path) -> None:
+    """A path a student chose ([bold]...) reaches the terminal as it is."""
+    result = run("report", str(tmp_path / "[red]x[/red]"))
+    assert result.exit_code == 2
+    assert "[red]x[/red]" in result.output

@@ -7,8 +7,8 @@ import io
 from rich.console import Console
 
 from grader.batch.events import CellProgress, Finished, Outcome, Planned, Started, Stopping
-from grader.report.progress import BatchProgress
-from grader.results import Status
+from grader.cli.progress import BatchProgress
+from grader.core.results import Status
 
 EVENTS = [
     Planned(total=4, cached=1, to_grade=3, workers=2),

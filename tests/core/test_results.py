@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from grader.results import (
+from grader.core.results import (
     SCHEMA_VERSION,
     AnswerResult,
     CellError,

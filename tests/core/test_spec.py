@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from grader.errors import AssignmentNotFound, SpecError
-from grader.spec import (
+from grader.core.errors import AssignmentNotFound, SpecError
+from grader.core.spec import (
     SPEC_FILE,
     Assignment,
     Resources,
@@ -19,7 +19,7 @@ from grader.spec import (
     load_assignment,
 )
 
-TINY = Path(__file__).resolve().parent / "fixtures" / "assignments" / "tiny"
+TINY = Path(__file__).resolve().parents[1] / "fixtures" / "assignments" / "tiny"
 VALID = (TINY / SPEC_FILE).read_text(encoding="utf-8")
 
 

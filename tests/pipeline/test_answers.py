@@ -6,8 +6,8 @@ import nbformat
 import pytest
 from nbformat import NotebookNode
 
-from grader.answers import Answer, extract, judge, read_answers
-from grader.spec import Question
+from grader.core.spec import Question
+from grader.pipeline.answers import Answer, extract, judge, read_answers
 
 TEXT = "градиент указывает направление наискорейшего роста"
 

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from nbformat import NotebookNode
 
-from grader.bridge import Bridge
-from grader.errors import SandboxError
-from grader.execute import Execution, preamble, run_notebook, skip_installs
-from grader.results import Status
-from grader.sandbox.base import CommandKernelManager, KernelRequest
+from grader.core.errors import SandboxError
+from grader.core.outcomes import Stop
+from grader.core.spec import Resources
+from grader.pipeline.bridge import Bridge
+from grader.pipeline.execute import Execution, preamble, run_notebook, skip_installs
+from grader.sandbox.base import CommandKernelManager, Kernel, KernelRequest
 from grader.sandbox.fake import FakeSandbox
 from grader.sandbox.local import LocalSandbox
-from grader.spec import Resources
 
 SEED = 7
 CELLS = [
@@ -71,7 +71,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
             setup_code=preamble(SEED, {"numpy"}, ["torch"]),
             on_cell=lambda i, n: hooked.append((i, n)),
         ) as ex,
-        Bridge(ex.km, timeout=30) as bridge,
+        Bridge(ex.kernel.manager, timeout=30) as bridge,
     ):
         yield Ran(ex, nb, bridge, hooked)
 
@@ -91,7 +91,7 @@ def test_cell_errors_are_recorded(ran: Ran) -> None:
 
 
 def test_runtime_import_blocker(ran: Ran) -> None:
-    assert ran.ex.status == Status.FORBIDDEN_IMPORT
+    assert ran.ex.outcome.blocked_import is not None
     assert ran.ex.usable  # the tests still run
     assert ran.bridge.get("blocked") == "ForbiddenImportError"
     assert "torch" in ran.bridge.get("blocked_message")
@@ -151,11 +151,11 @@ def test_output_flood_is_capped(tmp_path: Path) -> None:
     before = _status_kib("VmRSS")
     with (
         run_notebook(nb, sandbox=LocalSandbox(), request=request, setup_code="") as ex,
-        Bridge(ex.km, timeout=30) as bridge,
+        Bridge(ex.kernel.manager, timeout=30) as bridge,
     ):
         assert bridge.get("done") is True
     peak_mib = (_status_kib("VmHWM") - before) / 1024
-    assert ex.status == Status.GRADED
+    assert ex.outcome.completed
     kept = sum(len(json.dumps(c)) for c in nb.cells)
     assert kept < limits.max_output_kb * 1024 + 4096
     assert [(e.index, e.ename) for e in ex.cell_errors] == [(2, "ValueError")]
@@ -172,8 +172,8 @@ def test_sandbox_is_closed_after_a_timeout(tmp_path: Path) -> None:
         request=request,
         setup_code="",
     ) as ex:
-        assert ex.status == Status.TIMEOUT and not ex.usable
-        assert "cell 2" in ex.message
+        assert ex.outcome.stop is Stop.CELL_TIME_LIMIT and not ex.usable
+        assert (ex.outcome.cell, ex.outcome.cell_head) == (1, "while True:\n    pass")
         assert fake.closed == 0
     assert fake.closed == 1 and len(fake.requests) == 1
 
@@ -187,9 +187,9 @@ class Unstartable:
         self.closed = 0
 
     @contextmanager
-    def kernel(self, request: KernelRequest) -> Iterator[CommandKernelManager]:
+    def kernel(self, request: KernelRequest) -> Iterator[Kernel]:
         try:
-            yield CommandKernelManager(["/nonexistent/python", "-f", "{connection_file}"])
+            yield Kernel(CommandKernelManager(["/nonexistent/python", "-f", "{connection_file}"]))
         finally:
             self.closed += 1
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.errors import GraderError
-from grader.grading import Options, grade_submission
-from grader.results import GradeResult, Outcome, Status
+from grader.core.errors import GraderError
+from grader.core.results import GradeResult, Outcome, Status
+from grader.core.spec import Assignment, load_assignment
+from grader.pipeline.grading import Options, grade_submission
 from grader.sandbox.fake import FakeSandbox
-from grader.spec import Assignment, load_assignment
 
 Graded = Callable[[str], GradeResult]
 HINT = "Counter.add must return the running total"
@@ -74,7 +74,7 @@ def test_hidden_failure_shows_only_the_hint(graded: Graded) -> None:
     result = graded("graded/broken_honest")
     hidden = [t for t in result.tests if t.hidden]
     assert [(t.outcome, t.message) for t in hidden] == [(Outcome.FAILED, HINT)]
-    secret = Path(__file__).parent / "fixtures/assignments/tiny/data/hidden/secret.txt"
+    secret = Path(__file__).parents[1] / "fixtures/assignments/tiny/data/hidden/secret.txt"
     assert secret.read_text().strip() not in hidden[0].message
     public = [t for t in result.tests if not t.hidden]
     assert all(t.outcome == Outcome.FAILED for t in public)

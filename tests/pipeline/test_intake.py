@@ -11,25 +11,35 @@ from pathlib import Path
 
 import pytest
 
-from grader import intake as intake_module
-from grader.errors import SubmissionError
-from grader.intake import intake, read_notebook
-from grader.results import Status
+from grader.core.outcomes import Refused, Unusable
+from grader.pipeline import intake as intake_module
+from grader.pipeline.intake import intake, read_notebook
 
 MakeNb = Callable[..., Path]
 PREFERRED = "tiny.ipynb"
 
 
-def take(given: Path, tmp_path: Path) -> intake_module.Submission:
+def _intake(given: Path, tmp_path: Path) -> intake_module.Submission | Refused:
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
     return intake(given, preferred=PREFERRED, scratch=scratch)
 
 
-def refused(given: Path, tmp_path: Path) -> SubmissionError:
-    with pytest.raises(SubmissionError) as info:
-        take(given, tmp_path)
-    return info.value
+def take(given: Path, tmp_path: Path) -> intake_module.Submission:
+    sub = _intake(given, tmp_path)
+    assert isinstance(sub, intake_module.Submission), sub
+    return sub
+
+
+def refused(given: Path, tmp_path: Path) -> Refused:
+    outcome = _intake(given, tmp_path)
+    assert isinstance(outcome, Refused), outcome
+    return outcome
+
+
+def hint(refusal: Refused) -> str:
+    """What to do, as the refusal says it in English (after the arrow)."""
+    return refusal.said("en").partition("→")[2]
 
 
 def test_file(make_nb: MakeNb, tmp_path: Path) -> None:
@@ -55,8 +65,8 @@ def test_folder_with_several_notebooks_is_ambiguous(make_nb: MakeNb, tmp_path: P
     make_nb("a = 1", name="draft.ipynb", folder=folder)
     make_nb("b = 1", name="final.ipynb", folder=folder)
     exc = refused(folder, tmp_path)
-    assert exc.status == Status.INVALID_NOTEBOOK
-    assert PREFERRED in exc.hint
+    assert exc.reason == Unusable.INVALID_NOTEBOOK
+    assert PREFERRED in hint(exc)
 
 
 def test_folder_with_several_notebooks_prefers_the_spec_name(
@@ -71,11 +81,11 @@ def test_folder_with_several_notebooks_prefers_the_spec_name(
 def test_empty_folder(tmp_path: Path) -> None:
     folder = tmp_path / "empty"
     folder.mkdir()
-    assert refused(folder, tmp_path).status == Status.NOT_FOUND
+    assert refused(folder, tmp_path).reason == Unusable.NOT_FOUND
 
 
 def test_missing_path(tmp_path: Path) -> None:
-    assert refused(tmp_path / "nope.ipynb", tmp_path).status == Status.NOT_FOUND
+    assert refused(tmp_path / "nope.ipynb", tmp_path).reason == Unusable.NOT_FOUND
 
 
 def _zip(path: Path, entries: dict[str, bytes], symlinks: dict[str, str] | None = None) -> Path:
@@ -125,20 +135,20 @@ def test_zip_bomb_is_refused(
     nb = make_nb("x = 1", name="src.ipynb").read_bytes()
     archive = _zip(tmp_path / "big.zip", {"tiny.ipynb": nb, "zeros.bin": bytes(10_000)})
     monkeypatch.setattr(intake_module, "MAX_ZIP_BYTES", 5_000)
-    assert refused(archive, tmp_path).status == Status.INVALID_NOTEBOOK
+    assert refused(archive, tmp_path).reason == Unusable.INVALID_NOTEBOOK
 
 
 def test_invalid_files_are_refused(invalid_nb: Path, tmp_path: Path) -> None:
     exc = refused(invalid_nb, tmp_path)
-    assert exc.status == Status.INVALID_NOTEBOOK
-    assert invalid_nb.name in exc.message
-    assert exc.hint
+    assert exc.reason == Unusable.INVALID_NOTEBOOK
+    assert invalid_nb.name in exc.said("en") and invalid_nb.name in exc.said("ru")
+    assert hint(exc)
 
 
 def test_too_large(make_nb: MakeNb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = make_nb("x = 1")
     monkeypatch.setattr(intake_module, "MAX_NOTEBOOK_BYTES", path.stat().st_size - 1)
-    assert refused(path, tmp_path).status == Status.INVALID_NOTEBOOK
+    assert refused(path, tmp_path).reason == Unusable.INVALID_NOTEBOOK
     monkeypatch.setattr(intake_module, "MAX_NOTEBOOK_BYTES", path.stat().st_size)
     assert take(path, tmp_path).path == path
 
@@ -182,4 +192,4 @@ def test_cells_without_ids_are_accepted(tmp_path: Path) -> None:
 
 def test_whitespace_only_code_is_no_code(tmp_path: Path) -> None:
     exc = refused(_one_code_cell(tmp_path / "blank.ipynb", "  \n\t"), tmp_path)
-    assert exc.status == Status.INVALID_NOTEBOOK
+    assert exc.reason == Unusable.INVALID_NOTEBOOK

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from grader import scoring
-from grader.answers import Answer
-from grader.grading import Options, grade_submission
-from grader.results import Outcome, Status, TestResult
+from grader.core.results import ComponentScore, Outcome, Status, TestResult
+from grader.core.spec import Assignment, LatePolicy
+from grader.core.verdict import Score, Verdict, build_result
+from grader.pipeline import scoring
+from grader.pipeline.answers import Answer
+from grader.pipeline.grading import Options, grade_submission
+from grader.pipeline.testrun.plugin import Recorded
 from grader.sandbox.fake import FakeSandbox
-from grader.spec import Assignment, LatePolicy
-from grader.testing.plugin import Recorded
 
 MSK = timezone(timedelta(hours=3))
 DEADLINE = datetime(2026, 10, 1, 23, 59, tzinfo=MSK)
@@ -156,12 +157,12 @@ def test_late_fraction(
     changes: dict[str, object], after: timedelta | None, fraction: float
 ) -> None:
     submitted = None if after is None else DEADLINE + after
-    assert scoring.late_fraction(policy(**changes), submitted) == pytest.approx(fraction)
+    assert policy(**changes).fraction(submitted) == pytest.approx(fraction)
 
 
 def test_late_fraction_in_another_timezone() -> None:
     utc_time = (DEADLINE + timedelta(minutes=31)).astimezone(UTC)
-    assert scoring.late_fraction(policy(), utc_time) == pytest.approx(0.1)
+    assert policy().fraction(utc_time) == pytest.approx(0.1)
 
 
 @pytest.fixture
@@ -179,7 +180,7 @@ def test_naive_submission_time_is_local_time() -> None:
     aware = DEADLINE + timedelta(days=1, hours=1)
     naive_local = aware.astimezone().replace(tzinfo=None)
     assert naive_local.hour == aware.astimezone(timezone(timedelta(hours=10))).hour
-    assert scoring.late_fraction(policy(), naive_local) == pytest.approx(0.2)
+    assert policy().fraction(naive_local) == pytest.approx(0.2)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +195,18 @@ def test_late_penalty_never_exceeds_what_was_earned(
     )
     late = DEADLINE + timedelta(hours=1)
     assert spec.max_points == 4
-    assert scoring.late_penalty(spec, earned, late) == pytest.approx(penalty)
+    earned_parts = [ComponentScore(id="funcs", title="F", points=earned, max_points=4.0)]
+    verdict = Verdict(Status.GRADED, "graded")
+    result = build_result(
+        spec,
+        submission="x",
+        verdict=verdict,
+        hidden=True,
+        score=Score(components=earned_parts),
+        submitted_at=late,
+    )
+    assert result.late_penalty == pytest.approx(penalty)
+    assert result.points == pytest.approx(earned - penalty)
 
 
 def test_late_penalty_applies_to_a_graded_submission(

@@ -8,9 +8,9 @@ import nbformat
 import pytest
 from nbformat import NotebookNode
 
-from grader.results import GradeResult, Status
-from grader.spec import Names
-from grader.static import analyse, forbidden, missing, to_python, user_names
+from grader.core.results import GradeResult, Status
+from grader.core.spec import Names
+from grader.pipeline.static import analyse, forbidden, missing, to_python, user_names
 
 TORCH = Names(forbidden_imports=["torch"])
 

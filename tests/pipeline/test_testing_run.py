@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.spec import load_assignment
-from grader.testing.run import run_tests
+from grader.core.spec import load_assignment
+from grader.pipeline.testrun.run import run_tests
 
-TINY = Path(__file__).parent / "fixtures" / "assignments" / "tiny"
+TINY = Path(__file__).resolve().parents[1] / "fixtures" / "assignments" / "tiny"
 CHECK = """import pytest
 
 @pytest.mark.points(1, component="funcs")

@@ -13,11 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader.batch.store import ARTIFACTS, BatchInfo, Record, Store
 from grader.cli import app
-from grader.report.build import build_reports
-from grader.report.summary import render_summary
-from grader.results import (
+from grader.core.results import (
     AnswerResult,
     CellError,
     ComponentScore,
@@ -26,7 +23,10 @@ from grader.results import (
     Status,
     TestResult,
 )
-from grader.spec import Assignment, Component, LatePolicy, Question
+from grader.core.spec import Assignment, Component, LatePolicy, Question
+from grader.core.store import ARTIFACTS, BatchInfo, Record, Store
+from grader.report.build import build_reports
+from grader.report.summary import render_summary
 
 MSK = timezone(timedelta(hours=3))
 DEADLINE = datetime(2026, 10, 1, 23, 59, tzinfo=MSK)

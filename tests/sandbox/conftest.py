@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from docker.errors import ImageNotFound
 
-from grader.errors import SandboxError
-from grader.image import runtime_image_tag
+from grader.core.errors import SandboxError
+from grader.sandbox.docker.image import runtime_image_tag
 
 
 class FakeContainer:

@@ -18,21 +18,21 @@ from docker.types import DeviceRequest
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from grader.errors import PayloadRejected, SandboxError
-from grader.sandbox.base import KernelRequest, Mount
+from grader.core.errors import PayloadRejected, SandboxError
+from grader.core.spec import Resources
+from grader.sandbox.base import KernelEnd, KernelRequest, Mount
 from grader.sandbox.docker import (
     LABEL,
     LABEL_RUN_DIR,
     DockerKernelManager,
     DockerSandbox,
     InitProcess,
-    _proc_stat,
     connect,
     container_config,
     prune,
     safe_read,
 )
-from grader.spec import Resources
+from grader.sandbox.docker.kernel import _proc_stat
 
 LIMITS = Resources(memory_mb=512, cpus=1.5, pids=64, disk_mb=32, total_timeout=60)
 
@@ -164,7 +164,8 @@ def test_all_gpus(tmp_path: Path) -> None:
 def test_kernel_manager_uses_ipc_in_the_mounted_dir(tmp_path: Path, fake_docker: Any) -> None:
     client = fake_docker
     sandbox = DockerSandbox(client=client, image="img:test", docker_cli="true")
-    with sandbox.kernel(_request(tmp_path)) as km:
+    with sandbox.kernel(_request(tmp_path)) as kernel:
+        km = kernel.manager
         assert isinstance(km, DockerKernelManager)
         (container,) = client.containers.created
         targets = {m["Target"]: m["ReadOnly"] for m in container.config["mounts"]}
@@ -191,7 +192,8 @@ def test_mount_points_replace_symlinks_in_the_workdir(tmp_path: Path, fake_docke
 def test_everything_is_removed_when_the_caller_raises(tmp_path: Path, fake_docker: Any) -> None:
     client = fake_docker
     sandbox = DockerSandbox(client=client, image="img:test", docker_cli="true")
-    with pytest.raises(KeyboardInterrupt), sandbox.kernel(_request(tmp_path)) as km:
+    with pytest.raises(KeyboardInterrupt), sandbox.kernel(_request(tmp_path)) as kernel:
+        km = kernel.manager
         run_dir = Path(km.connection_file).parent.parent
         raise KeyboardInterrupt
     assert client.containers.created[0].removed
@@ -202,11 +204,12 @@ def test_exit_reason_reports_out_of_memory(tmp_path: Path, fake_docker: Any) -> 
     client = fake_docker
     with DockerSandbox(client=client, image="img:test", docker_cli="true").kernel(
         _request(tmp_path)
-    ) as km:
-        assert km.exit_reason() is None
+    ) as kernel:
+        km = kernel.manager
+        assert km.end() is KernelEnd.RUNNING
         km.container.attrs["State"] = {"Status": "exited", "ExitCode": 137, "OOMKilled": True}
-        assert km.exit_reason() == "out_of_memory"
-    assert km.exit_reason() == "out_of_memory"  # remembered after removal
+        assert km.end() is KernelEnd.OUT_OF_MEMORY
+    assert km.end() is KernelEnd.OUT_OF_MEMORY  # remembered after removal
 
 
 class _Recording:
@@ -232,7 +235,7 @@ CRASHED = {**KILLED, "ExitCode": 1}
     [
         ((RUNNING, RUNNING, RUNNING, OOM), "out_of_memory"),  # the exit recorded late
         ((RUNNING, KILLED, KILLED, OOM), "out_of_memory"),  # the OOM event after the exit
-        ((RUNNING, RUNNING, CRASHED), None),
+        ((RUNNING, RUNNING, CRASHED), "exited"),
     ],
 )
 def test_exit_reason_waits_for_the_engine_to_record_the_end(
@@ -240,16 +243,17 @@ def test_exit_reason_waits_for_the_engine_to_record_the_end(
     fake_docker: Any,
     monkeypatch: pytest.MonkeyPatch,
     states: tuple[dict[str, Any], ...],
-    expected: str | None,
+    expected: str,
 ) -> None:
     """The kernel is seen dead (its init process ended) before dockerd has recorded the exit
-    and handled the OOM event: exit_reason() waits for that record instead of saying None."""
+    and handled the OOM event: end() waits for that record instead of saying None."""
     with DockerSandbox(client=fake_docker, image="img:test", docker_cli="true").kernel(
         _request(tmp_path)
-    ) as km:
+    ) as kernel:
+        km = kernel.manager
         km.container = container = _Recording(*states)
         monkeypatch.setattr(km, "_ended", lambda: True)
-        assert km.exit_reason() == expected
+        assert km.end() == expected
         assert container.reloads == len(states)
 
 
@@ -258,12 +262,13 @@ def test_exit_reason_of_a_live_kernel_or_a_silent_engine_is_prompt(
 ) -> None:
     with DockerSandbox(client=fake_docker, image="img:test", docker_cli="true").kernel(
         _request(tmp_path)
-    ) as km:
+    ) as kernel:
+        km = kernel.manager
         km.container = _Recording(RUNNING)
         started = time.monotonic()
-        assert km.exit_reason() is None  # not ended: nothing to wait for
+        assert km.end() is KernelEnd.RUNNING  # not ended: nothing to wait for
         monkeypatch.setattr(km, "_ended", lambda: True)
-        assert km.exit_reason(wait=0.3) is None  # the engine never records it: bounded
+        assert km.end(wait=0.3) is KernelEnd.EXITED  # the engine never records it: bounded
         assert time.monotonic() - started < 2
 
 
@@ -403,7 +408,8 @@ def _value(outputs: list[Any]) -> str:
 @docker
 def test_kernel_runs_a_cell(docker_engine: Any, tmp_path: Path) -> None:
     request = _request(tmp_path)
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    with DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         (out,) = _run(km, request.workdir, "1 + 1")
     assert _value(out) == "2"
 
@@ -419,7 +425,8 @@ def test_sandbox_has_no_network_and_no_root(docker_engine: Any, tmp_path: Path) 
         "print(sorted(n for _, n in socket.if_nameindex()))"
     )
     caps = "[l for l in open('/proc/self/status') if l.startswith('CapEff')][0].split()[1]"
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    with DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         net, uid, eff = _run(km, request.workdir, probe, "import os; os.getuid()", caps)
     assert "refused" in _value(net) and "['lo']" in _value(net)
     assert _value(uid) not in {"0", ""}
@@ -430,7 +437,8 @@ def test_sandbox_has_no_network_and_no_root(docker_engine: Any, tmp_path: Path) 
 def test_root_is_read_only_and_scratch_is_writable(docker_engine: Any, tmp_path: Path) -> None:
     request = _request(tmp_path)
     (request.workdir / "given.txt").write_text("from the student")
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    with DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         root, cwd, tmp, home = _run(
             km, request.workdir,
             "open('/usr/x', 'w')",
@@ -449,7 +457,8 @@ def test_root_is_read_only_and_scratch_is_writable(docker_engine: Any, tmp_path:
 def test_the_workdir_is_capped(docker_engine: Any, tmp_path: Path) -> None:
     request = _request(tmp_path)  # disk_mb=32: files of 20 MiB, the second one cannot fit
     fill = "for i in range(3):\n    open(f'f{i}', 'wb').write(b'x' * (20 << 20))"
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    with DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         (out,) = _run(km, request.workdir, fill)
     assert "No space left on device" in _value(out)
 
@@ -457,7 +466,8 @@ def test_the_workdir_is_capped(docker_engine: Any, tmp_path: Path) -> None:
 @docker
 def test_bind_workdir_writes_reach_the_host(docker_engine: Any, tmp_path: Path) -> None:
     request = _request(tmp_path)
-    with DockerSandbox(client=docker_engine, workdir="bind").kernel(request) as km:
+    with DockerSandbox(client=docker_engine, workdir="bind").kernel(request) as kernel:
+        km = kernel.manager
         _run(km, request.workdir, "open('out.txt', 'w').write('hi')")
     assert (request.workdir / "out.txt").read_text() == "hi"
 
@@ -473,7 +483,8 @@ def test_socket_folder_is_sealed_once_the_kernel_is_up(docker_engine: Any, tmp_p
         "try:\n    open(os.path.join(d, 'fill'), 'wb'); print('wrote')\n"
         "except OSError as e:\n    print(e.strerror)"
     )
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    with DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         (out,) = _run(km, request.workdir, probe)
     assert _value(out) == "Permission denied"
 
@@ -484,7 +495,8 @@ def test_public_data_is_mounted_read_only(docker_engine: Any, tmp_path: Path) ->
     data.mkdir()
     (data / "x.csv").write_text("1,2\n")
     request = _request(tmp_path, mounts=(Mount(host=data, target="data"),))
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    with DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         read, write = _run(km, request.workdir, "open('data/x.csv').read()", "open('data/y', 'w')")
     assert _value(read) == repr("1,2\n")
     assert "Read-only file system" in _value(write)
@@ -499,7 +511,8 @@ def test_pids_are_limited(docker_engine: Any, tmp_path: Path) -> None:
         "        threading.Thread(target=time.sleep, args=(5,), daemon=True).start(); n += 1\n"
         "except RuntimeError:\n    pass\nn"
     )
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    with DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         (out,) = _run(km, request.workdir, bomb)
     assert int(_value(out)) < LIMITS.pids
 
@@ -524,10 +537,11 @@ def test_memory_bomb_is_killed_as_out_of_memory(
 ) -> None:
     request = _request(tmp_path)
     cli = late_docker_cli(tmp_path) if engine == "late" else "docker"
-    with DockerSandbox(client=docker_engine, docker_cli=cli).kernel(request) as km:
+    with DockerSandbox(client=docker_engine, docker_cli=cli).kernel(request) as kernel:
+        km = kernel.manager
         with pytest.raises(DeadKernelError):
             _run(km, request.workdir, "x = bytearray(2 * 1024**3)")
-        assert km.exit_reason() == "out_of_memory"
+        assert km.end() is KernelEnd.OUT_OF_MEMORY
 
 
 @docker
@@ -539,20 +553,22 @@ def test_a_crash_the_engine_reports_late_is_still_seen_in_time(
     request = _request(tmp_path)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os; os._exit(1)")])
     sandbox = DockerSandbox(client=docker_engine, docker_cli=late_docker_cli(tmp_path))
-    with sandbox.kernel(request) as km:
+    with sandbox.kernel(request) as kernel:
+        km = kernel.manager
         client = NotebookClient(nb, km=km, timeout=3, allow_errors=True)
         with client.setup_kernel():
             started = time.monotonic()
             with pytest.raises(DeadKernelError):  # not CellTimeoutError
                 client.execute_cell(nb.cells[0], 0)
             assert time.monotonic() - started < 3
-            assert km.exit_reason() is None  # a crash, not out of memory
+            assert km.end() is KernelEnd.EXITED  # a crash, not out of memory
 
 
 @docker
 def test_interrupt_reaches_the_kernel(docker_engine: Any, tmp_path: Path) -> None:
     request = _request(tmp_path)
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    with DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         slow, after = _run(km, request.workdir, "import time; time.sleep(60)", "1 + 1", timeout=3)
     assert "KeyboardInterrupt" in _value(slow)
     assert _value(after) == "2"
@@ -561,12 +577,14 @@ def test_interrupt_reaches_the_kernel(docker_engine: Any, tmp_path: Path) -> Non
 @docker
 def test_container_is_gone_after_exit_even_on_error(docker_engine: Any, tmp_path: Path) -> None:
     request = _request(tmp_path)
-    with DockerSandbox(client=docker_engine).kernel(request) as km:
+    with DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         _run(km, request.workdir, "1")
         name = km.container.name
     assert not docker_engine.containers.list(all=True, filters={"name": name})
 
-    with pytest.raises(RuntimeError), DockerSandbox(client=docker_engine).kernel(request) as km:
+    with pytest.raises(RuntimeError), DockerSandbox(client=docker_engine).kernel(request) as kernel:
+        km = kernel.manager
         _run(km, request.workdir, "1")
         name = km.container.name
         raise RuntimeError("boom")
@@ -576,7 +594,8 @@ def test_container_is_gone_after_exit_even_on_error(docker_engine: Any, tmp_path
 @docker
 def test_symlinks_made_in_the_sandbox_are_not_followed(docker_engine: Any, tmp_path: Path) -> None:
     request = _request(tmp_path)
-    with DockerSandbox(client=docker_engine, workdir="bind").kernel(request) as km:
+    with DockerSandbox(client=docker_engine, workdir="bind").kernel(request) as kernel:
+        km = kernel.manager
         _run(km, request.workdir, "import os; os.symlink('/etc/passwd', 'result.json')")
     assert (request.workdir / "result.json").is_symlink()
     with pytest.raises(PayloadRejected):

@@ -9,9 +9,16 @@ import typer
 from docker.errors import ImageNotFound
 from typer.testing import CliRunner
 
-from grader import cli_docker, doctor
-from grader.doctor import Check, check_image, check_limits, check_nvidia_runtime, failed
-from grader.image import LABEL_FILES, load_recipe
+from grader.cli import docker as cli_docker
+from grader.sandbox.docker import doctor
+from grader.sandbox.docker.doctor import (
+    Check,
+    check_image,
+    check_limits,
+    check_nvidia_runtime,
+    failed,
+)
+from grader.sandbox.docker.image import LABEL_FILES, load_recipe
 
 
 class Images:
@@ -67,7 +74,7 @@ def test_only_required_failures_fail() -> None:
 @pytest.mark.parametrize(("ok", "code"), [(True, 0), (False, 1)])
 def test_doctor_exit_code(monkeypatch: pytest.MonkeyPatch, ok: bool, code: int) -> None:
     checks = [Check("Docker engine", ok, "20.10" if ok else "down", "" if ok else "start it")]
-    monkeypatch.setattr(cli_docker, "run_checks", lambda require_gpu: checks)
+    monkeypatch.setattr(doctor, "run_checks", lambda require_gpu: checks)
     app = typer.Typer()
     app.command()(cli_docker.doctor)
     result = CliRunner().invoke(app, [])

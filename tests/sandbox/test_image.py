@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from docker.errors import ImageNotFound
 
-from grader.errors import SandboxError
-from grader.image import (
-    DOCKER_DIR,
+from grader.core.errors import SandboxError
+from grader.sandbox.docker.image import (
     LABEL_FILES,
+    RECIPE_DIR,
     Recipe,
     build_image,
     load_recipe,
@@ -75,7 +75,7 @@ class FakeClient:
 
 
 def test_recipe_reads_the_repository_files(recipe: Recipe) -> None:
-    assert recipe.dockerfile == (DOCKER_DIR / "Dockerfile").read_text()
+    assert recipe.dockerfile == (RECIPE_DIR / "Dockerfile").read_text()
     assert "ipykernel" in recipe.requirements
     assert recipe.requirements.rstrip().endswith("torch==2.13.0+cpu")
     assert load_recipe(gpu=True).requirements.rstrip().endswith("torch==2.13.0")
@@ -186,3 +186,26 @@ def test_offline_build_without_base_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(SandboxError) as info:
         build_image(recipe=recipe, client=FakeClient(), wheelhouse=tmp_path)  # type: ignore[arg-type]
     assert "my-base:1" in info.value.message
+
+
+@pytest.mark.slow
+def test_the_recipe_ships_in_the_wheel(tmp_path: Path) -> None:
+    """A pip-installed grader can build its image: the recipe is package data."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root, src = Path(__file__).resolve().parents[2], tmp_path / "src"
+    shutil.copytree(root / "grader", src / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "dist"), str(src)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("dl_grader-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("Dockerfile", "requirements.txt", "build-offline-base.sh"):
+        assert f"grader/sandbox/docker/recipe/{name}" in names

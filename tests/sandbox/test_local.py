@@ -12,13 +12,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.bridge import Bridge
-from grader.execute import run_notebook
-from grader.results import Status
+from grader.core.spec import Resources
+from grader.pipeline.bridge import Bridge
+from grader.pipeline.execute import run_notebook
 from grader.sandbox import launch
 from grader.sandbox.base import KernelRequest, Mount, kernel_env
 from grader.sandbox.local import LocalSandbox
-from grader.spec import Resources
 
 MIB = 1024 * 1024
 IPYKERNEL_ADDS = {
@@ -82,8 +81,8 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADER_TEST_SECRET", "must-not-leak")
         with run_notebook(nb, sandbox=LocalSandbox(), request=request, setup_code="") as ex:
-            assert ex.status == Status.GRADED and ex.cell_errors == [], ex.cell_errors
-            with Bridge(ex.km, timeout=30) as bridge:
+            assert ex.outcome.completed and ex.cell_errors == (), ex.cell_errors
+            with Bridge(ex.kernel.manager, timeout=30) as bridge:
                 values = {name: bridge.get(name) for name in names}
     yield Probe(values, request, workdir)
 
@@ -161,6 +160,7 @@ def test_existing_mount_link_is_kept(tmp_path: Path) -> None:
     work.mkdir()
     (work / "data").symlink_to(public)
     request = KernelRequest(workdir=work, limits=LIMITS, mounts=(Mount(public, "data"),))
-    with LocalSandbox().kernel(request) as km:
+    with LocalSandbox().kernel(request) as kernel:
+        km = kernel.manager
         assert not km.has_kernel  # a manager, not started: the executor starts it
     assert os.readlink(work / "data") == str(public)

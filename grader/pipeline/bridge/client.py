@@ -21,8 +21,8 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
-from grader.bridge.codec import Decoder, HandleRef, Limits, encode, parse
-from grader.errors import BridgeError, BridgeTimeout, MissingName, PayloadRejected, RemoteError
+from grader.core.errors import BridgeError, BridgeTimeout, MissingName, PayloadRejected, RemoteError
+from grader.pipeline.bridge.codec import Decoder, HandleRef, Limits, encode, parse
 from grader.sandbox.ready import ReadyBlockingClient
 
 MIME = "text/x-grader-bridge"
@@ -30,7 +30,7 @@ _MODULE = '__import__("sys").modules["_grader_bridge"]'
 
 
 def _kernel_source() -> str:
-    return resources.files("grader.bridge").joinpath("kernel_side.py").read_text("utf-8")
+    return resources.files("grader.pipeline.bridge").joinpath("kernel_side.py").read_text("utf-8")
 
 
 class Bridge:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.errors import PayloadRejected
+from grader.core.errors import PayloadRejected
 
 
 @dataclass(frozen=True)

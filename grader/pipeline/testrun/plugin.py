@@ -2,12 +2,17 @@
 
 Fixtures: ``nb`` (the bridge to the executed kernel), ``public_data`` and ``hidden_data``
 (host paths), ``assignment`` (the spec), ``answers`` (written answers by id), ``credit``
-(partial points) and ``artifacts`` (a folder for pictures shown with the feedback).
-Marker: ``@pytest.mark.points(n, component="...", hint="...")``.
+(partial points), ``measure`` (the value of a metric) and ``artifacts`` (a folder for pictures
+shown with the feedback); the assignment's evaluators come as fixtures of their own names
+(``grader.pipeline.evaluators``).
+Markers: ``@pytest.mark.points(n, component="...", hint="...")``, or
+``@pytest.mark.metric("id")`` for a test that measures a metric the spec declares (its points,
+component and thresholds come from the spec).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from grader.bridge import Bridge
-from grader.spec import Assignment
+from grader.core.messages import Scores
+from grader.core.spec import Assignment
+from grader.pipeline.bridge import Bridge
 
 
 @dataclass
@@ -33,6 +39,10 @@ class Recorded:
     fraction: float | None = None
     credit_note: str = ""
     invalid: bool = False
+    metric: str = ""
+    """Id of the spec's metric this test measures; its points come from the spec."""
+    value: float | None = None
+    """What the test measured (metric tests)."""
 
 
 @dataclass(eq=False)
@@ -53,6 +63,7 @@ class GraderPlugin:
     # ---------------------------------------------------------------- hooks
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n, component, hint): points of a test")
+        config.addinivalue_line("markers", "metric(id): the test measures the spec's metric id")
 
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
@@ -72,22 +83,32 @@ class GraderPlugin:
 
     def _describe(self, item: pytest.Item) -> Recorded:
         mark = item.get_closest_marker("points")
+        metric = item.get_closest_marker("metric")
         hidden = self.hidden_dir is not None and _under(Path(str(item.path)), self.hidden_dir)
         doc = (getattr(item, "obj", None).__doc__ or "").strip().splitlines()
+        if metric is not None:
+            return self._metric(item.nodeid, metric, mark, hidden, doc[0] if doc else "")
         if mark is None:
-            return Recorded(
-                item.nodeid,
-                0.0,
-                "",
-                "",
-                hidden,
-                "error",
-                "test has no @pytest.mark.points(...) marker",
-                invalid=True,
-            )
+            return _invalid(item.nodeid, hidden, "test has no @pytest.mark.points(...) marker")
         points = float(mark.args[0]) if mark.args else float(mark.kwargs.get("n", 0))
         hint = str(mark.kwargs.get("hint", "") or (doc[0] if doc else ""))
         return Recorded(item.nodeid, points, str(mark.kwargs.get("component", "")), hint, hidden)
+
+    def _metric(
+        self, nodeid: str, mark: pytest.Mark, points: pytest.Mark | None, hidden: bool, doc: str
+    ) -> Recorded:
+        """A metric test: points, component and thresholds are the spec's, checked here."""
+        metric_id = str(mark.args[0]) if mark.args else str(mark.kwargs.get("id", ""))
+        metric = self.spec.metric(metric_id)
+        if metric is None:
+            known = ", ".join(m.id for m in self.spec.metrics) or "none"
+            message = f"unknown metric '{metric_id}' (the spec declares: {known})"
+            return _invalid(nodeid, hidden, message)
+        if points is not None:
+            message = "a metric test takes its points from the spec: remove @pytest.mark.points"
+            return _invalid(nodeid, hidden, message)
+        hint = doc or metric.title
+        return Recorded(nodeid, metric.points, metric.component, hint, hidden, metric=metric.id)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -100,6 +121,21 @@ class GraderPlugin:
         if report.when == "call" or report.failed or report.skipped:
             rec.outcome = "skipped" if report.skipped else report.outcome
             rec.message = _short(report) if report.failed else ""
+        if report.when == "call" and report.passed and rec.metric:
+            self._credit_metric(rec)
+
+    def _credit_metric(self, rec: Recorded) -> None:
+        """The share of the metric's points the measured value is worth, and a note on it."""
+        metric = self.spec.metric(rec.metric)
+        if metric is None or rec.value is None:
+            rec.outcome = "error"
+            rec.message = f"the test did not measure metric '{rec.metric}': call measure(value)"
+            return
+        value = rec.value
+        rec.fraction = metric.fraction(value)
+        rec.credit_note = Scores.metric_note(
+            self.spec.language, title=metric.title, value=value, zero=metric.zero, full=metric.full
+        )
 
     # ---------------------------------------------------------------- fixtures
     @pytest.fixture(scope="session")
@@ -143,6 +179,23 @@ class GraderPlugin:
             rec.credit_note = message
 
         return give
+
+    @pytest.fixture
+    def measure(self, request: pytest.FixtureRequest) -> Callable[[float], None]:
+        """``measure(value)``: what a ``@pytest.mark.metric`` test measured (a number)."""
+        rec = self.tests[request.node.nodeid]
+
+        def record(value: float) -> None:
+            if not rec.metric:
+                raise TypeError("measure() is for tests marked @pytest.mark.metric('id')")
+            number = float(value)
+            rec.value = number if math.isfinite(number) else math.nan
+
+        return record
+
+
+def _invalid(nodeid: str, hidden: bool, message: str) -> Recorded:
+    return Recorded(nodeid, 0.0, "", "", hidden, "error", message, invalid=True)
 
 
 def _under(path: Path, folder: Path) -> bool:

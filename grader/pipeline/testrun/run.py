@@ -7,15 +7,16 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from grader.bridge import Bridge
-from grader.errors import GraderError
-from grader.spec import Assignment
-from grader.testing.plugin import GraderPlugin, Recorded
+from grader.core.errors import GraderError
+from grader.core.spec import Assignment
+from grader.pipeline.bridge import Bridge
+from grader.pipeline.evaluators import fixtures
+from grader.pipeline.testrun.plugin import GraderPlugin, Recorded
 
 
 def test_dirs(spec: Assignment) -> list[Path]:
@@ -31,10 +32,12 @@ def run_tests(
     answers: dict[str, str] | None = None,
     collect_only: bool = False,
     artifacts: Path | None = None,
+    evaluators: Mapping[str, object] | None = None,
 ) -> GraderPlugin:
     """Run public (and hidden) tests; the returned plugin holds every test's record.
 
     Without ``hidden``, hidden tests are still collected, to count them, but never run.
+    ``evaluators``: the assignment's built evaluators, given to tests as fixtures.
     """
     hidden_dir = spec.path(spec.tests.hidden)
     plugin = GraderPlugin(
@@ -79,7 +82,7 @@ def run_tests(
             *(["--collect-only"] if collect_only else []),
         ]
         with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
-            code = pytest.main(args, plugins=[plugin])
+            code = pytest.main(args, plugins=[plugin, fixtures(evaluators or {})])
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (
         plugin.collect_errors
     ):

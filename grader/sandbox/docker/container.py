@@ -3,49 +3,40 @@
 nbclient and the tests stay on the host; only the ipykernel runs in the container. The
 container has no network (``--network none``): the kernel's ZMQ sockets use the *ipc*
 transport, as socket files in a private host folder bind-mounted at the same path inside; the
-connection file sits next to it in a read-only mount. The container is created and started
-with the SDK (its whole configuration is in :func:`container_config`); the process the kernel
-manager watches is ``docker wait <id>``, which lives exactly as long as the container, so
-jupyter_client's liveness checks work unchanged. Signals and kills go through the Docker API.
-A dead kernel is also seen directly, as the end of the container's init process on this host:
-the engine records an exit (and ``docker wait`` returns) only after it has torn the task down,
-under load seconds later, and a crash seen that late would be judged a time-out.
+connection file sits next to it in a read-only mount. The container is created with the SDK
+(its whole configuration is in :func:`container_config`) and started by the kernel manager
+(:mod:`.kernel`).
 
 On exit the container, its socket folder and the connection file are removed, on every path.
 Leftovers of a killed grader (labelled ``dl-grader.sandbox``) are removed by
-``grade sandbox prune`` and, at the latest, end with the container's lifetime.
-See docs/docker.md for the threat model.
+``grade sandbox prune`` (:mod:`.housekeeping`) and, at the latest, end with the container's
+lifetime. See docs/docker.md for the threat model.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import secrets
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-import docker
-from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.errors import NotFound
 from docker.types import DeviceRequest, LogConfig, Ulimit
 from docker.types import Mount as DockerMount
-from jupyter_client.manager import AsyncKernelManager
-from requests.exceptions import RequestException
 
-from grader.errors import PayloadRejected, SandboxError
-from grader.image import runtime_image_tag
-from grader.sandbox.base import CommandKernelManager, KernelRequest, kernel_env, release
+from grader.core.errors import SandboxError
+from grader.sandbox.base import Kernel, KernelEnd, KernelRequest, kernel_env, release
+from grader.sandbox.docker.engine import ENGINE_ERRORS, connect, docker_errors, docker_host
+from grader.sandbox.docker.image import runtime_image_tag
+from grader.sandbox.docker.kernel import CONNECTION_FILE, SOCKETS, DockerKernelManager
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +47,9 @@ SANDBOX_UID = 10001
 """The image's user; the container runs as it when the grader runs as root."""
 HOME = "/home/grader"
 PYTHON = "/opt/venv/bin/python"
-CONNECTION_FILE = "conn/kernel.json"
-"""In ``run_dir``, mounted read-only: the sandbox cannot swap it for a symlink."""
-SOCKETS = "ipc/k"
-"""Prefix of the kernel's ipc sockets in ``run_dir``; ``ipc/`` is the one writable folder."""
 SOURCE = "/submission"
 """Where the submission's copy is mounted read-only when the workdir is a tmpfs."""
 MIB = 1024 * 1024
-SIGKILLED = 128 + signal.SIGKILL
-"""The container's exit code when the kernel was SIGKILLed (the OOM killer, or a kill)."""
-RECORD_WAIT = 15.0
-"""Seconds :meth:`DockerKernelManager.exit_reason` waits for the engine to record an exit."""
-OOM_GRACE = 1.0
-"""Seconds more it waits for an out-of-memory event handled after a SIGKILLed kernel's exit."""
-DEFAULT_HOST = "unix:///var/run/docker.sock"
-DOCTOR_HINT = "is the Docker daemon running? try `grade doctor`"
 
 WorkdirMode = Literal["tmpfs", "bind"]
 
@@ -90,11 +69,12 @@ class DockerSandbox:
         lifetime: float | None = None,
         workdir: WorkdirMode = "tmpfs",
     ) -> None:
-        """``image`` defaults to :func:`grader.image.runtime_image_tag` (GPU variant when the
-        request has GPUs); ``lifetime`` caps a container's life in seconds even if the grader
-        dies (default: 4x the notebook's time limit, at least an hour). ``workdir``: "tmpfs"
-        (the kernel works in a size-capped copy; nothing it writes reaches the host) or
-        "bind" (the host folder itself, read-write: to look at what a notebook wrote)."""
+        """``image`` defaults to :func:`~grader.sandbox.docker.image.runtime_image_tag` (GPU
+        variant when the request has GPUs); ``lifetime`` caps a container's life in seconds
+        even if the grader dies (default: 4x the notebook's time limit, at least an hour).
+        ``workdir``: "tmpfs" (the kernel works in a size-capped copy; nothing it writes
+        reaches the host) or "bind" (the host folder itself, read-write: to look at what a
+        notebook wrote)."""
         self.image = image
         self.workdir = workdir
         self.host = host or docker_host()
@@ -109,7 +89,7 @@ class DockerSandbox:
         return self._client
 
     @contextmanager
-    def kernel(self, request: KernelRequest) -> Iterator[AsyncKernelManager]:
+    def kernel(self, request: KernelRequest) -> Iterator[DockerKernel]:
         cli = self._cli()
         image = self._image(request)
         run_dir = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX))
@@ -130,7 +110,7 @@ class DockerSandbox:
             km = DockerKernelManager(
                 container=container, run_dir=run_dir, user=user, cli=cli, host=self.host
             )
-            yield km
+            yield DockerKernel(km)
         finally:
             _destroy(km, container, run_dir)
 
@@ -145,240 +125,25 @@ class DockerSandbox:
 
     def _image(self, request: KernelRequest) -> str:
         image = self.image or runtime_image_tag(gpu=bool(request.gpus))
-        try:
+        build = "build it with `grade image build`" + (" --gpu" if request.gpus else "")
+        with docker_errors(f"the sandbox image {image} is not usable", image_hint=build):
             self.client.images.get(image)
-        except ImageNotFound:
-            raise SandboxError(
-                f"the sandbox image {image} is missing",
-                hint="build it with `grade image build`" + (" --gpu" if request.gpus else ""),
-            ) from None
-        except (DockerException, RequestException) as exc:
-            raise SandboxError(f"cannot reach the Docker engine: {exc}", hint=DOCTOR_HINT) from exc
         return image
 
     def _lifetime(self, request: KernelRequest) -> float:
         return self.lifetime or max(3600.0, 4 * request.limits.total_timeout)
 
 
-class DockerKernelManager(CommandKernelManager):
-    """A kernel manager for a created (not started) container; ipc transport.
+class DockerKernel(Kernel):
+    """The handle DockerSandbox yields: its manager knows why the container ended."""
 
-    ``start_kernel`` starts the container through the API; the process jupyter_client watches
-    is ``docker wait <id>``, which ends when the container does (no output passes through it).
-    """
+    manager: DockerKernelManager
 
-    def __init__(
-        self, *, container: Any, run_dir: Path, user: tuple[int, int], cli: str, host: str
-    ) -> None:
-        super().__init__(
-            [cli, "wait", container.id],
-            transport="ipc",
-            ip=str(run_dir / SOCKETS),
-            connection_file=str(run_dir / CONNECTION_FILE),
-        )
-        self.container = container
-        self._user = user
-        self._host = host
-        self._last_state: dict[str, Any] = {}
-        self._gone = False
-        self._init: InitProcess | None = None
+    def __init__(self, manager: DockerKernelManager) -> None:
+        super().__init__(manager)
 
-    def write_connection_file(self, **kwargs: Any) -> None:
-        super().write_connection_file(**kwargs)
-        if os.geteuid() == 0:  # the file is 0600: hand it to the sandbox user
-            os.chown(self.connection_file, *self._user, follow_symlinks=False)
-
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        """Start the container through the API, then watch it with ``docker wait``."""
-        self._unseal_sockets()
-        self._init = None
-        try:
-            await asyncio.to_thread(self.container.start)
-        except (DockerException, RequestException) as exc:
-            raise SandboxError(
-                f"the sandbox container did not start: {_reason(exc)}", hint=DOCTOR_HINT
-            ) from exc
-        self._init = await asyncio.to_thread(InitProcess.of, self.container)
-        env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONTEXT"}
-        kw.update(
-            env={**env, "DOCKER_HOST": self._host},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        kw.pop("cwd", None)
-        await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    async def _async_post_start_kernel(self, **kw: Any) -> None:
-        await super()._async_post_start_kernel(**kw)
-        await self._seal_sockets()
-
-    @property
-    def socket_dir(self) -> Path:
-        return Path(self.ip).parent
-
-    def _socket_files(self) -> list[Path]:
-        ports = (self.shell_port, self.iopub_port, self.stdin_port, self.control_port, self.hb_port)
-        return [Path(f"{self.ip}-{port}") for port in ports]
-
-    async def _seal_sockets(self, timeout: float = 60) -> None:
-        """Once the kernel has bound its sockets (before any student code runs), take the
-        socket folder back: the sandbox can no longer add, replace or fill files there.
-
-        Only as root: an ordinary grader shares its uid with the sandbox, which could undo it.
-        """
-        if os.geteuid() != 0:
-            return
-        deadline = time.monotonic() + timeout
-        while not all(_is_socket(path) for path in self._socket_files()):
-            if not await self._async_is_alive():
-                return  # the kernel did not come up; the caller sees it die
-            if time.monotonic() > deadline:
-                log.warning("socket folder %s not sealed: the kernel is slow", self.socket_dir)
-                return
-            await asyncio.sleep(0.02)
-        os.chown(self.socket_dir, 0, 0)
-        os.chmod(self.socket_dir, 0o755)
-
-    def _unseal_sockets(self) -> None:
-        """Before a (re)start: the kernel must be able to bind its sockets."""
-        if os.geteuid() == 0:
-            os.chown(self.socket_dir, *self._user)
-            os.chmod(self.socket_dir, 0o700)
-
-    async def _async_signal_kernel(self, signum: int) -> None:
-        """Signals go to the container's init, which passes them to the kernel."""
-        try:
-            self.container.kill(signal=int(signum))
-        except (APIError, RequestException) as exc:
-            log.debug("signal %s to %s: %s", signum, self.container.id[:12], exc)
-
-    async def _async_kill_kernel(self, restart: bool = False) -> None:
-        await self._async_signal_kernel(signal.SIGKILL)
-        await super()._async_kill_kernel(restart=restart)
-
-    async def _async_is_alive(self) -> bool:
-        """Dead once ``docker wait`` has returned, or as soon as the container's init process
-        has ended (within milliseconds of the kernel: its child ``timeout`` exits with it).
-
-        ``docker wait`` alone is late: dockerd records an exit only after deleting the task,
-        waiting up to 2 s for the log streams and unmounting, and the CLI must then be
-        scheduled. Under load that takes seconds, and a kernel that crashed early in a cell
-        would still look alive when the cell's time runs out: a crash judged a time-out.
-        """
-        if not await super()._async_is_alive():
-            return False
-        return self._init is None or self._init.alive()
-
-    is_alive = _async_is_alive  # type: ignore[assignment]  # the base binds its own function
-
-    def _ended(self) -> bool:
-        """The kernel was started and has ended (synchronous; see ``_async_is_alive``)."""
-        process = getattr(self.provisioner, "process", None) if self.has_kernel else None
-        if process is None:
-            return False
-        return process.poll() is not None or (self._init is not None and not self._init.alive())
-
-    def exit_reason(self, wait: float = RECORD_WAIT) -> str | None:
-        """'out_of_memory' when the container's memory limit killed the kernel, else None.
-
-        The kernel is seen dead before the engine has recorded why (see ``_async_is_alive``):
-        until it has, this waits (at most ``wait`` s), and for a SIGKILLed kernel
-        :data:`OOM_GRACE` s more, as the engine may handle the out-of-memory event after the
-        exit. A kernel still running, or never started, is answered at once.
-        """
-        state = self.state()
-        if not self._ended():
-            return "out_of_memory" if state.get("OOMKilled") else None
-        deadline = time.monotonic() + wait
-        while _running(state) and not self._gone and time.monotonic() < deadline:
-            time.sleep(0.05)
-            state = self.state()
-        if not _running(state) and state.get("ExitCode") == SIGKILLED:
-            grace = min(deadline, time.monotonic() + OOM_GRACE)
-            while not state.get("OOMKilled") and not self._gone and time.monotonic() < grace:
-                time.sleep(0.05)
-                state = self.state()
-        return "out_of_memory" if state.get("OOMKilled") else None
-
-    def state(self) -> dict[str, Any]:
-        """The container's state (Status, ExitCode, OOMKilled...), last known if it is gone."""
-        try:
-            self.container.reload()
-        except NotFound:
-            self._gone = True
-        except (DockerException, RequestException):
-            pass
-        else:
-            self._last_state = dict(self.container.attrs.get("State") or {})
-        return self._last_state
-
-
-def _running(state: dict[str, Any]) -> bool:
-    return bool(state.get("Running")) or state.get("Status") in ("running", "restarting")
-
-
-@dataclass(frozen=True)
-class InitProcess:
-    """The container's init process (``docker-init``) as this host sees it, in ``/proc``.
-
-    It ends right after the kernel does, long before the engine has recorded the exit. Only a
-    process verified when the container started is trusted: its cgroup names the container.
-    """
-
-    pid: int
-    started: str
-    """Its start time (field 22 of ``/proc/<pid>/stat``): a reused pid is another process."""
-
-    @classmethod
-    def of(cls, container: Any) -> InitProcess | None:
-        """The started container's init, or None where this host cannot see it (another pid
-        namespace: a remote engine, a grader in a container) or it has already ended."""
-        with suppress(DockerException, RequestException):
-            container.reload()
-        state = getattr(container, "attrs", {}).get("State") or {}
-        pid = state.get("Pid")
-        if not isinstance(pid, int) or pid <= 0:
-            return None
-        try:
-            cgroups = Path(f"/proc/{pid}/cgroup").read_text(encoding="utf-8", errors="replace")
-            fields = _proc_stat(pid)
-        except (OSError, ValueError):
-            return None
-        if str(container.id) not in cgroups or fields[0] in DEAD_STATES:
-            return None
-        return cls(pid, fields[19])
-
-    def alive(self) -> bool:
-        """False once it has exited (a zombie, reaped, or its pid reused); True when it runs or
-        when ``/proc`` cannot tell (then ``docker wait`` decides)."""
-        try:
-            fields = _proc_stat(self.pid)
-        except (FileNotFoundError, ProcessLookupError):
-            return False
-        except (OSError, ValueError):
-            return True
-        return fields[19] == self.started and fields[0] not in DEAD_STATES
-
-
-DEAD_STATES = frozenset("ZXx")
-"""``/proc/<pid>/stat`` states of a process that has exited (zombie, dead)."""
-
-
-def _proc_stat(pid: int) -> list[str]:
-    """Fields of ``/proc/<pid>/stat`` after the command name: [0] state, [19] start time."""
-    text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-    fields = text[text.rindex(")") + 1 :].split()
-    if len(fields) < 20:
-        raise ValueError(f"short /proc/{pid}/stat")
-    return fields
-
-
-def _is_socket(path: Path) -> bool:
-    try:
-        return stat.S_ISSOCK(os.lstat(path).st_mode)
-    except OSError:
-        return False
+    def end(self) -> KernelEnd:
+        return self.manager.end()
 
 
 def container_config(
@@ -552,20 +317,11 @@ def _chown_tree(root: Path, user: tuple[int, int]) -> None:
 
 
 def _create(client: Any, config: dict[str, Any]) -> Any:
-    try:
+    with docker_errors(
+        "cannot create the sandbox container",
+        refused_hint="check the mounts (public data folders must exist) and limits",
+    ):
         return client.containers.create(**config)
-    except ImageNotFound:
-        raise SandboxError(
-            f"the sandbox image {config['image']} is missing",
-            hint="build it with `grade image build`",
-        ) from None
-    except APIError as exc:  # the engine answered: the request is wrong
-        raise SandboxError(
-            f"Docker refused the sandbox container: {exc.explanation or exc}",
-            hint="check the mounts (public data folders must exist) and limits",
-        ) from exc
-    except (DockerException, RequestException) as exc:
-        raise SandboxError(f"cannot create the sandbox container: {exc}", hint=DOCTOR_HINT) from exc
 
 
 def _destroy(km: DockerKernelManager | None, container: Any, run_dir: Path) -> None:
@@ -573,7 +329,7 @@ def _destroy(km: DockerKernelManager | None, container: Any, run_dir: Path) -> N
     try:
         if container is not None:
             if km is not None:
-                km.state()  # keep the final state for exit_reason()
+                km.state()  # keep the final state for end()
             _remove(container)
     finally:
         if km is not None:
@@ -586,7 +342,7 @@ def _remove(container: Any) -> None:
         container.remove(force=True)
     except NotFound:
         pass
-    except (DockerException, RequestException) as exc:
+    except ENGINE_ERRORS as exc:
         log.warning(
             "could not remove sandbox container %s (%s); `grade sandbox prune` removes it",
             getattr(container, "name", "?"),
@@ -604,122 +360,3 @@ def _reap(km: DockerKernelManager) -> None:
         with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
     release(km)
-
-
-def docker_host() -> str:
-    """The engine to use: ``DOCKER_HOST``, else the Docker CLI's current context."""
-    if os.environ.get("DOCKER_HOST"):
-        return os.environ["DOCKER_HOST"]
-    try:
-        context = docker.ContextAPI.get_current_context()
-    except DockerException:
-        return DEFAULT_HOST
-    return str(getattr(context, "Host", None) or DEFAULT_HOST)
-
-
-def connect(*, host: str | None = None, timeout: float = 30) -> Any:
-    """A Docker SDK client for ``host``; :class:`SandboxError` saying what to do if it fails."""
-    host = host or docker_host()
-    try:
-        client = docker.DockerClient(base_url=host, timeout=int(timeout))
-        client.ping()
-    except (DockerException, RequestException) as exc:
-        raise SandboxError(
-            f"cannot reach the Docker engine at {host}: {_reason(exc)}", hint=DOCTOR_HINT
-        ) from exc
-    return client
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    if "No such file" in text or "FileNotFoundError" in text:
-        return "no Docker socket there"
-    if "Permission denied" in text:
-        return "permission denied (add yourself to the docker group or use sudo)"
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-def prune(*, client: Any, everything: bool = False) -> list[str]:
-    """Remove sandbox containers left by graders that are gone (all of ours if ``everything``).
-
-    Returns the names removed.
-    """
-    removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
-        labels = container.labels or {}
-        if everything or _orphaned(labels):
-            _remove(container)
-            _remove_run_dir(labels.get(LABEL_RUN_DIR, ""))
-            removed.append(str(container.name))
-    return removed
-
-
-def _remove_run_dir(path: str) -> None:
-    """The socket/connection folder of a container whose grader died (ours only)."""
-    run_dir = Path(path)
-    ours = run_dir.parent == Path(tempfile.gettempdir()) and run_dir.name.startswith(RUN_DIR_PREFIX)
-    if path and ours and not run_dir.is_symlink():
-        shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def _orphaned(labels: dict[str, str]) -> bool:
-    """Made on this host by a process that no longer runs."""
-    if labels.get("dl-grader.host") != socket.gethostname():
-        return False
-    pid = int(labels.get("dl-grader.pid", "0")) if labels.get("dl-grader.pid", "").isdigit() else 0
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def safe_read(workdir: Path, name: str, *, max_bytes: int = 64 * MIB) -> bytes:
-    """Read ``workdir/name`` after the sandbox has had it, never following a symlink.
-
-    Every component is opened with ``O_NOFOLLOW`` relative to the previous one; only a
-    regular file of at most ``max_bytes`` is read. Anything else raises PayloadRejected.
-    """
-    parts = _relative_parts(name)
-    fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            flags = os.O_NONBLOCK | os.O_NOCTTY if last else os.O_DIRECTORY
-            parent, fd = fd, _open_at(fd, part, os.O_RDONLY | flags, name)
-            os.close(parent)
-        return _read_regular(fd, name, max_bytes)
-    finally:
-        os.close(fd)
-
-
-def _relative_parts(name: str) -> tuple[str, ...]:
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise PayloadRejected(f"{name!r} is not a plain relative path")
-    return path.parts
-
-
-def _open_at(dir_fd: int, part: str, flags: int, name: str) -> int:
-    try:
-        return os.open(part, flags | os.O_NOFOLLOW, dir_fd=dir_fd)
-    except OSError as exc:
-        raise PayloadRejected(
-            f"cannot open {name!r}: {exc.strerror} (symlinks are refused)"
-        ) from None
-
-
-def _read_regular(fd: int, name: str, max_bytes: int) -> bytes:
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        raise PayloadRejected(f"{name!r} is not a regular file")
-    chunks, size = [], 0
-    while chunk := os.read(fd, min(MIB, max_bytes + 1 - size)):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadRejected(f"{name!r} is larger than {max_bytes} bytes")
-    return b"".join(chunks)

@@ -10,9 +10,10 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from grader.errors import SandboxError
-from grader.image import LABEL_FILES, image_labels, load_recipe, runtime_image_tag
-from grader.sandbox.docker import connect, docker_host, sandbox_user
+from grader.core.errors import SandboxError
+from grader.sandbox.docker.container import sandbox_user
+from grader.sandbox.docker.engine import connect, docker_host
+from grader.sandbox.docker.image import LABEL_FILES, image_labels, load_recipe, runtime_image_tag
 
 NVIDIA_TOOLKIT_FIX = (
     "install nvidia-container-toolkit, then `sudo nvidia-ctk runtime configure --runtime=docker`"

@@ -6,8 +6,9 @@ build is skipped when that tag exists and any change of an input makes a new one
 alias ``dl-grader-runtime:cpu`` (or ``:gpu``) points at the latest build; DockerSandbox uses it.
 
 Offline (no registry, no index): the base is a ``debootstrap``-ed Debian bookworm imported with
-``docker import`` (``runtime-image/build-offline-base.sh``) and the packages come from a wheelhouse
-that ``pip download`` fills on the host, installed in the image with ``--no-index``.
+``docker import`` (``recipe/build-offline-base.sh``) and the packages come from a wheelhouse that
+``pip download`` fills on the host, installed in the image with ``--no-index``. The recipe ships
+inside the package, so a pip-installed grader can build its image.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from typing import IO, Any, Literal
 from docker import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound
 
-from grader.errors import SandboxError
+from grader.core.errors import SandboxError
+from grader.sandbox.docker.engine import docker_errors
 
 Variant = Literal["cpu", "gpu"]
 
-DOCKER_DIR = Path(__file__).resolve().parents[1] / "runtime-image"
-"""Dockerfile, requirement list and base script (the repository's ``runtime-image/`` folder)."""
+RECIPE_DIR = Path(__file__).resolve().parent / "recipe"
+"""Dockerfile, requirement list and base script (package data: ``grader/sandbox/docker/recipe``)."""
 RUNTIME_REPO = "dl-grader-runtime"
 DEFAULT_BASE = "python:3.11-slim"
 OFFLINE_BASE = "dl-grader-base:bookworm"
@@ -138,7 +140,7 @@ def load_recipe(
     offline: bool = False,
     base: str | None = None,
     torch_index: str | None = None,
-    docker_dir: Path = DOCKER_DIR,
+    docker_dir: Path = RECIPE_DIR,
 ) -> Recipe:
     """The recipe of the runtime image from the files in ``docker_dir``."""
     variant: Variant = "gpu" if gpu else "cpu"
@@ -148,7 +150,7 @@ def load_recipe(
     except OSError as exc:
         raise SandboxError(
             f"cannot read the image recipe in {docker_dir}: {exc.strerror}",
-            hint="run `grade image build` from a checkout of the grader repository",
+            hint="the recipe ships inside the grader package: reinstall it (pip install dl-grader)",
         ) from exc
     return Recipe(
         base=base or (OFFLINE_BASE if offline else DEFAULT_BASE),
@@ -248,7 +250,7 @@ def _wheels(wheelhouse: Path | None) -> list[Path]:
 def _run_build(
     client: DockerClient, *, recipe: Recipe, context: IO[bytes], on_output: Output
 ) -> None:
-    try:
+    with docker_errors("image build failed", hint=_build_hint(recipe)):
         stream = client.api.build(
             fileobj=context,
             custom_context=True,
@@ -262,8 +264,6 @@ def _run_build(
             network_mode="none" if recipe.offline else None,
         )
         _follow(stream, on_output)
-    except (APIError, DockerException) as exc:
-        raise SandboxError(f"image build failed: {exc}", hint=_build_hint(recipe)) from exc
 
 
 def _prune_old_images(client: DockerClient, recipe: Recipe) -> None:
@@ -353,8 +353,8 @@ def _platform_tags() -> list[str]:
 
 
 def build_offline_base(*, name: str = OFFLINE_BASE, on_output: Output = _ignore) -> None:
-    """Make the registry-free base image with ``runtime-image/build-offline-base.sh`` (root)."""
-    script = DOCKER_DIR / "build-offline-base.sh"
+    """Make the registry-free base image with ``recipe/build-offline-base.sh`` (root)."""
+    script = RECIPE_DIR / "build-offline-base.sh"
     if os.geteuid() != 0:
         raise SandboxError(
             f"base image {name} is missing and building it needs root",

@@ -14,13 +14,12 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.bridge import Bridge, Handle
-from grader.errors import BridgeError, BridgeTimeout, MissingName, RemoteError
-from grader.execute import Execution, preamble, run_notebook
-from grader.results import Status
+from grader.core.errors import BridgeError, BridgeTimeout, MissingName, RemoteError
+from grader.core.spec import Resources
+from grader.pipeline.bridge import Bridge, Handle
+from grader.pipeline.execute import Execution, preamble, run_notebook
 from grader.sandbox.base import KernelRequest
 from grader.sandbox.local import LocalSandbox
-from grader.spec import Resources
 
 SEED = 3
 ALIASES = {
@@ -113,8 +112,8 @@ def start_kernel(workdir: Path, cells: list[str], seeded: set[str]) -> Iterator[
     request = KernelRequest(workdir=workdir, limits=Resources(cell_timeout=60, total_timeout=120))
     setup = preamble(SEED, seeded, [])
     with run_notebook(notebook, sandbox=LocalSandbox(), request=request, setup_code=setup) as ex:
-        assert ex.status == Status.GRADED, (ex.message, ex.cell_errors)
-        assert ex.cell_errors == []
+        assert ex.outcome.completed, ex.outcome
+        assert ex.cell_errors == ()
         yield ex
 
 
@@ -126,7 +125,7 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Execution]:
 
 @pytest.fixture(scope="module")
 def nb(kernel: Execution) -> Iterator[Bridge]:
-    with Bridge(kernel.km, aliases=ALIASES, timeout=30) as bridge:
+    with Bridge(kernel.kernel.manager, aliases=ALIASES, timeout=30) as bridge:
         yield bridge
 
 
@@ -268,11 +267,11 @@ def test_argument_that_is_not_data(nb: Bridge) -> None:
 
 def test_unstarted_bridge(kernel: Execution) -> None:
     with pytest.raises(BridgeError):
-        Bridge(kernel.km).call("add", 1)
+        Bridge(kernel.kernel.manager).call("add", 1)
 
 
 def test_timeout_interrupts_and_the_kernel_stays_usable(kernel: Execution, nb: Bridge) -> None:
-    with Bridge(kernel.km, timeout=1) as quick:
+    with Bridge(kernel.kernel.manager, timeout=1) as quick:
         started = time.monotonic()
         with pytest.raises(BridgeTimeout) as info:
             quick.call("slow", 120)
@@ -311,7 +310,10 @@ def test_state_dict_of_something_else(nb: Bridge) -> None:
 # ------------------------------------------------------------------ a kernel that dies
 def test_dead_kernel_is_reported_quickly(tmp_path: Path) -> None:
     cells = ["import os\ndef die():\n    os._exit(1)\n"]
-    with start_kernel(tmp_path, cells, set()) as ex, Bridge(ex.km, timeout=120) as bridge:
+    with (
+        start_kernel(tmp_path, cells, set()) as ex,
+        Bridge(ex.kernel.manager, timeout=120) as bridge,
+    ):
         started = time.monotonic()
         with pytest.raises(BridgeError) as info:
             bridge.call("die")

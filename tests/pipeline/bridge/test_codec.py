@@ -1,7 +1,8 @@
 """The bridge codec: values cross as tagged JSON, .npy without pickle and safetensors; anything
 malformed, too big or too deep is refused as PayloadRejected, never half-decoded.
 
-Round trips go through the kernel half too (``grader.bridge.kernel_side`` is plain Python)."""
+Round trips go through the kernel half too (``grader.pipeline.bridge.kernel_side`` is plain
+Python)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import save as save_safetensors
 
-from grader.bridge import kernel_side
-from grader.bridge.codec import (
+from grader.core.errors import PayloadRejected
+from grader.pipeline.bridge import kernel_side
+from grader.pipeline.bridge.codec import (
     Decoder,
     HandleRef,
     Limits,
@@ -25,7 +27,6 @@ from grader.bridge.codec import (
     load_safetensors,
     parse,
 )
-from grader.errors import PayloadRejected
 
 
 def to_kernel(value: Any) -> Any:

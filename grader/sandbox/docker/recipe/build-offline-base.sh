@@ -2,7 +2,7 @@
 # Build the runtime image's base without a container registry:
 #   debootstrap a minimal Debian bookworm (python3 3.11 + venv) and `docker import` it.
 #
-#   usage: sudo runtime-image/build-offline-base.sh [IMAGE_NAME]      (default dl-grader-base:bookworm)
+#   usage: sudo grader/sandbox/docker/recipe/build-offline-base.sh [IMAGE_NAME]      (default dl-grader-base:bookworm)
 #   env:   DEBIAN_MIRROR  apt mirror (default http://deb.debian.org/debian)
 #          FORCE=1        rebuild even if the image exists
 #

@@ -1,0 +1,91 @@
+"""``grade check`` (one notebook, for students) and ``grade validate`` (an assignment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from grader.cli import console
+from grader.cli.exits import ExitCode, leave, reported
+from grader.core.errors import GraderError
+from grader.core.results import Status
+from grader.sandbox.choose import Backend
+
+if TYPE_CHECKING:
+    from grader.course.validate import Check
+
+BackendOpt = Annotated[Backend, typer.Option(help="Where the notebook runs.")]
+
+
+def check(
+    notebook: Annotated[Path, typer.Argument(help="Notebook (.ipynb), folder or zip.")],
+    assignment: Annotated[
+        str | None,
+        typer.Option("--assignment", "-a", help="Assignment id; default: from the notebook."),
+    ] = None,
+    hidden: Annotated[bool, typer.Option(help="Also run hidden tests (instructors).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    backend: BackendOpt = Backend.LOCAL,
+) -> None:
+    """Run the public checks on your notebook and say what is missing before you submit."""
+    from grader.course.locate import assignment_for, course_root
+    from grader.pipeline.grading import Options, grade_submission
+    from grader.report.console import render
+    from grader.sandbox.choose import make_sandbox
+
+    with reported():
+        course = course_root(notebook.resolve().parent)
+        spec = assignment_for(notebook, given=assignment, course=course)
+        if hidden and not spec.path(spec.tests.hidden).is_dir():
+            raise GraderError(
+                "this copy of the assignment has no hidden tests",
+                hint="hidden tests exist only in the instructors' copy",
+            )
+        options = Options(sandbox=make_sandbox(backend), hidden=hidden)
+        result = grade_submission(spec, notebook, options=options)
+    if json_out:
+        print(result.model_dump_json(indent=2))
+    else:
+        render(result, console.out)
+    graded = result.status in (Status.GRADED, Status.MISSING_NAMES)
+    leave(ExitCode.OK if graded else ExitCode.NOT_GOOD)
+
+
+def validate(
+    assignment: Annotated[str, typer.Argument(help="Assignment id, e.g. gd_backprop.")],
+    backend: BackendOpt = Backend.LOCAL,
+) -> None:
+    """Check an assignment: reference gets full marks, template ~0, samples as declared."""
+    from grader.core.spec import find_assignment
+    from grader.course.locate import course_root
+    from grader.course.validate import validate_assignment
+    from grader.pipeline.evaluators import Evaluators
+    from grader.pipeline.grading import Options
+    from grader.sandbox.choose import make_sandbox
+
+    with reported():
+        course = course_root()
+        spec = find_assignment(assignment, course / "assignments")
+        options = Options(sandbox=make_sandbox(backend), evaluators=Evaluators(spec))
+        checks = validate_assignment(spec, course=course, options=options, on_check=_progress)
+    console.out.print(_checks_table(spec.id, checks))
+    leave(ExitCode.OK if all(c.ok for c in checks) else ExitCode.NOT_GOOD)
+
+
+def _progress(check: Check) -> None:
+    mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+    console.out.print(f"{mark} ", Text(check.name), sep="", highlight=False)
+
+
+def _checks_table(assignment_id: str, checks: list[Check]) -> Table:
+    table = Table(title=f"grade validate {assignment_id}")
+    for col in ("check", "ok", "details"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        ok = Text("yes", style="green") if c.ok else Text("NO", style="red")
+        table.add_row(Text(c.name), ok, Text(c.detail))
+    return table

@@ -1,0 +1,198 @@
+"""What the grader says about a submission, in every language of the course (see ``lang.py``).
+
+Stages keep a finding as a :class:`~grader.core.lang.Said` (a phrase and its fields); the
+verdict (``verdict.py``) says it in the course's language. Instructor-facing errors (a broken
+spec, a missing Docker engine) are not here: they stay in English, in the exceptions.
+"""
+
+from __future__ import annotations
+
+from grader.core.lang import Phrase
+
+ARROW = "\n  → "
+"""Between what happened and what to do, in a refusal."""
+
+
+class Refusals:
+    """Why a submission cannot be graded as handed in (intake of one submission or a class)."""
+
+    path_missing = Phrase(
+        "{path} does not exist" + ARROW + "check the path",
+        "{path} не существует" + ARROW + "проверьте путь",
+    )
+    no_notebook = Phrase(
+        "no .ipynb file in {folder}" + ARROW + "submit your notebook as {preferred}",
+        "в {folder} нет файла .ipynb" + ARROW + "сдайте ноутбук как {preferred}",
+    )
+    many_notebooks = Phrase(
+        "{count} notebooks in {folder} ({listing}); cannot tell which one to grade"
+        + ARROW
+        + "leave only one, or name it {preferred}",
+        "в {folder} {count} ноутбуков ({listing}); непонятно, какой проверять"
+        + ARROW
+        + "оставьте один или назовите нужный {preferred}",
+    )
+    zip_too_big = Phrase(
+        "{name} unpacks to more than {limit_mib} MiB" + ARROW + "submit the notebook alone",
+        "{name} распаковывается больше чем в {limit_mib} МиБ" + ARROW + "сдайте только ноутбук",
+    )
+    too_large = Phrase(
+        "{name} is {size_mib} MiB (limit {limit_mib} MiB)"
+        + ARROW
+        + "clear the outputs (Edit → Clear all outputs) and save again",
+        "{name} занимает {size_mib} МиБ (предел {limit_mib} МиБ)"
+        + ARROW
+        + "очистите выводы ячеек (Edit → Clear all outputs) и сохраните снова",
+    )
+    not_json = Phrase(
+        "{name} is not valid JSON ({error})"
+        + ARROW
+        + "the file is damaged; download it again from Jupyter/Colab (File → Download .ipynb)",
+        "{name} — не корректный JSON ({error})"
+        + ARROW
+        + "файл повреждён; скачайте его заново из Jupyter/Colab (File → Download .ipynb)",
+    )
+    wrong_format = Phrase(
+        "{name} has nbformat version {major}, expected 4"
+        + ARROW
+        + "open it in a current Jupyter or Colab and save it again",
+        "у {name} версия формата nbformat {major}, нужна 4"
+        + ARROW
+        + "откройте его в современном Jupyter или Colab и сохраните снова",
+    )
+    not_a_notebook = Phrase(
+        "{name} is not a valid notebook ({error})"
+        + ARROW
+        + "open it in Jupyter or Colab and save it again",
+        "{name} — не корректный ноутбук ({error})"
+        + ARROW
+        + "откройте его в Jupyter или Colab и сохраните снова",
+    )
+    no_code = Phrase(
+        "{name} has no code" + ARROW + "is this the right notebook?",
+        "в {name} нет кода" + ARROW + "тот ли это ноутбук?",
+    )
+    unreadable = Phrase(
+        "{name} cannot be read (permissions)",
+        "{name} не читается (права доступа)",
+    )
+    not_gradable = Phrase(
+        "{name} is not a notebook (.ipynb), a folder or a zip; submit the notebook itself",
+        "{name} — не ноутбук (.ipynb), не папка и не zip; сдайте сам ноутбук",
+    )
+    not_regular = Phrase(
+        "{name} is not a regular file or folder",
+        "{name} — не обычный файл и не папка",
+    )
+    manifest_file_missing = Phrase(
+        "the manifest (line {line}) names {file}, which is not in the submissions",
+        "в манифесте (строка {line}) указан {file}, но среди работ его нет",
+    )
+    duplicate = Phrase(
+        "{count} submissions for this student ({names}); none was graded: keep one, or list "
+        "the one to grade in --manifest",
+        "{count} работы от одного студента ({names}); ни одна не проверена: оставьте одну "
+        "или укажите нужную в --manifest",
+    )
+
+
+class Verdicts:
+    """The sentence a result carries: what happened to the submission and what to do."""
+
+    graded = Phrase("graded", "проверено")
+    graded_with_errors = Phrase(
+        "graded; {count} cell(s) raised errors (see below)",
+        "проверено; ячеек с ошибками: {count} (см. ниже)",
+    )
+    syntax_left_missing = Phrase(
+        "graded; a syntax error ({where}) left {names} undefined: fix it and run the notebook "
+        "from the top",
+        "проверено; из-за синтаксической ошибки ({where}) не определены {names}: исправьте её "
+        "и запустите ноутбук сначала",
+    )
+    syntax_where = Phrase("cell {cell}, {error}", "ячейка {cell}, {error}")
+    missing_names = Phrase(
+        "the notebook does not define {names} (it defines: {defined}); check the names against "
+        "the template",
+        "в ноутбуке не определены {names} (определены: {defined}); сверьте имена с шаблоном",
+    )
+    nothing = Phrase("nothing", "ничего")
+    forbidden_static = Phrase(
+        "the notebook imports {imports}, which this assignment forbids; remove those imports "
+        "and solve it with the allowed libraries",
+        "ноутбук импортирует {imports}, а в этом задании это запрещено; уберите эти импорты и "
+        "решите задание разрешёнными библиотеками",
+    )
+    forbidden_import_at = Phrase("'{module}' (cell {cell})", "'{module}' (ячейка {cell})")
+    forbidden_runtime = Phrase(
+        "cell {cell}: {error}; remove that import and solve it with the allowed libraries",
+        "ячейка {cell}: {error}; уберите этот импорт и решите задание разрешёнными библиотеками",
+    )
+    cell_time_limit = Phrase(
+        "cell {cell} ({head!r}) ran past the time limit of {seconds:g} s",
+        "ячейка {cell} ({head!r}) не уложилась в предел времени {seconds:g} с",
+    )
+    total_time_limit = Phrase(
+        "the notebook ran past its total time limit of {seconds:g} s",
+        "ноутбук не уложился в общий предел времени {seconds:g} с",
+    )
+    setup_time_limit = Phrase(
+        "importing the libraries the notebook uses (to seed them) ran past the time limit of "
+        "{seconds:g} s",
+        "импорт библиотек ноутбука (чтобы задать им seed) не уложился в предел времени "
+        "{seconds:g} с",
+    )
+    out_of_memory = Phrase(
+        "cell {cell} ({head!r}) used more memory than allowed and was stopped",
+        "ячейка {cell} ({head!r}) заняла больше памяти, чем разрешено, и была остановлена",
+    )
+    kernel_died = Phrase(
+        "cell {cell} ({head!r}) made the kernel die (os._exit, a crash in native code, or memory)",
+        "ячейка {cell} ({head!r}) обрушила ядро (os._exit, сбой в нативном коде или память)",
+    )
+    setup_died = Phrase(
+        "the kernel died while importing the libraries the notebook uses",
+        "ядро упало при импорте библиотек, которые использует ноутбук",
+    )
+    protocol_broken = Phrase(
+        "cell {cell} ({head!r}) broke the kernel's connection to the grader ({detail})",
+        "ячейка {cell} ({head!r}) разорвала связь ядра с проверяющей системой ({detail})",
+    )
+    setup_broken = Phrase(
+        "the kernel broke its connection to the grader while it was set up ({detail})",
+        "ядро разорвало связь с проверяющей системой во время подготовки ({detail})",
+    )
+    unreachable = Phrase(
+        "the notebook ran, but then its kernel stopped answering the grader, so nothing could "
+        "be tested ({detail}); did it close, block or break the kernel's channels?",
+        "ноутбук выполнился, но потом его ядро перестало отвечать проверяющей системе, и "
+        "проверить ничего не удалось ({detail}); не закрывает ли код каналы ядра, не "
+        "блокирует ли их?",
+    )
+    sandbox_failed = Phrase(
+        "the notebook could not be run: {detail}",
+        "ноутбук не удалось запустить: {detail}",
+    )
+    grader_failed = Phrase(
+        "the grader failed on this submission: {detail}; it is regraded on the next run",
+        "проверяющая система дала сбой на этой работе: {detail}; работа будет проверена при "
+        "следующем запуске",
+    )
+    worker_died = Phrase(
+        "its worker process died twice (exit code {code})",
+        "процесс проверки дважды завершился аварийно (код {code})",
+    )
+    overdue = Phrase(
+        "grading took longer than {seconds:g} s and was stopped",
+        "проверка шла дольше {seconds:g} с и была остановлена",
+    )
+
+
+class Scores:
+    """What a test's line in the feedback says besides pass or fail."""
+
+    hidden_failed = Phrase("hidden test failed", "скрытый тест не пройден")
+    metric_note = Phrase(
+        "{title}: {value:.4g} (no points at {zero:g}, all at {full:g})",
+        "{title}: {value:.4g} (0 баллов при {zero:g}, полный балл при {full:g})",
+    )
