@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from grader.ci.cli import ci_app
 from grader.cli_docker import doctor, image_app, sandbox_app
 from grader.errors import GraderError
 from grader.grading import Options, grade_submission
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(ci_app, name="ci")
 app.command("doctor")(doctor)
 console = Console()
 err = Console(stderr=True)
