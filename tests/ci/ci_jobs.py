@@ -53,6 +53,14 @@ def notebook(*sources: str) -> str:
     return nbformat.writes(nb)
 
 
+def git(where: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(where), *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 class Repo:
     """A git repository in a folder, committed to by the test."""
 
@@ -66,11 +74,7 @@ class Repo:
         self.git("config", "commit.gpgsign", "false")
 
     def git(self, *args: str) -> str:
-        done = subprocess.run(
-            ["git", "-C", str(self.path), *args], capture_output=True, text=True, check=False
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+        return git(self.path, *args)
 
     def write(self, rel: str, text: str) -> None:
         path = self.path / rel
@@ -182,7 +186,7 @@ def push_payload(
         "deleted": False,
         "forced": forced,
         "base_ref": None,
-        "compare": f"https://github.com/{repository}/compare/{(before or ZERO)[:12]}...{after[:12]}",
+        "compare": f"https://github.com/{repository}/compare/{(before or ZERO)[:12]}...{after[:12]}",  # noqa: E501
         "commits": [],
         "head_commit": {"id": after},
         "pusher": {"name": actor, "email": f"{actor}@users.noreply.github.com"},
