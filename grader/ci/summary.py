@@ -18,7 +18,7 @@ LIMIT = 1024 * 1024
 """GitHub's limit for one step's summary, in bytes."""
 RESERVE = 2048
 """Room kept for the closing line that says what was left out."""
-_LINKISH = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)")
+_LINKISH = re.compile(r"(?=://)|(?<=www)(?=\.)")
 
 
 def md(text: str, limit: int = 300) -> str:
