@@ -108,14 +108,7 @@ def test_check_jsonschema_accepts_the_files(tmp_path: Path) -> None:
             path.write_text(render(layout=layout, gitlab=gitlab, assignment="tiny").text)
             paths.append(str(path))
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "check_jsonschema",
-                "--builtin-schema",
-                f"vendor.{name}",
-                *paths,
-            ],
+            [*tool, f"vendor.{name}", *paths],
             capture_output=True,
             text=True,
             check=False,
