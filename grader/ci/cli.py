@@ -123,7 +123,7 @@ def ci(
     for line in published.lines:
         say(line)
     say(f"grade ci: results in {out}/ (ci.json, step-summary.md, junit.xml, one folder each)")
-    raise typer.Exit(_exit_code(run, threshold))
+    raise typer.Exit(_verdict(run, threshold))
 
 
 def _progress(g: Graded) -> None:
@@ -153,11 +153,12 @@ def _below(g: Graded, threshold: tuple[float, bool]) -> bool:
     return r.points < limit
 
 
-def _exit_code(run: CIRun, threshold: tuple[float, bool] | None) -> int:
-    if run.refused:
+def _verdict(run: CIRun, threshold: tuple[float, bool] | None) -> int:
+    """Say what decides the exit code, and return it."""
+    if run.refused and run.trust is not None:
         say(
             "grade ci: hidden tests refused in this job: "
-            + one_line("; ".join(run.trust.reasons if run.trust else ()), 2000)
+            + one_line("; ".join(run.trust.reasons), 2000)
         )
         return 2
     broken = [g for g in run.graded if g.result.status is Status.GRADER_ERROR]
@@ -166,8 +167,9 @@ def _exit_code(run: CIRun, threshold: tuple[float, bool] | None) -> int:
         return 2
     low = [g for g in run.graded if threshold is not None and _below(g, threshold)]
     if low:
-        names = ", ".join(one_line(g.student, 60) for g in low[:20])
-        say(f"grade ci: below --fail-below: {names}")
+        say(f"grade ci: below --fail-below: {', '.join(one_line(g.student, 60) for g in low[:20])}")
+    if run.plan.violations:
+        say(f"grade ci: {len(run.plan.violations)} change(s) refused (see the summary)")
     return 1 if run.plan.violations or low else 0
 
 

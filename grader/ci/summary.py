@@ -39,19 +39,29 @@ def summary_markdown(run: CIRun, *, limit: int | None = None) -> str:
 
 
 def _fit(head: list[str], rows: list[str], details: list[str], budget: int) -> str:
+    blocks = ["\n".join(head), *rows, "", *details]
     out, used = [], 0
-    for block in ("\n".join(head), *rows, "", *details):
+    for i, block in enumerate(blocks):
         size = len(block.encode("utf-8")) + 1
         if used + size > budget:
-            shown = sum(1 for d in details if d in out)
             out.append(
-                f"\n_Not shown here (GitHub's 1 MiB summary limit): {len(details) - shown} "
-                "students' details; every result is in the job's `grade-ci` artifact._"
+                _left_out(
+                    rows_left=max(0, len(rows) + 1 - i),
+                    details_left=min(len(details), len(blocks) - i),
+                )
             )
             break
         out.append(block)
         used += size
     return "\n".join(out).rstrip() + "\n"
+
+
+def _left_out(*, rows_left: int, details_left: int) -> str:
+    rows = f"{rows_left} rows of the table and " if rows_left else ""
+    return (
+        f"\n_Not shown here (GitHub's 1 MiB summary limit): {rows}{details_left} students' "
+        "details; the whole summary is step-summary.md in the job's `grade-ci` artifact._"
+    )
 
 
 def _header(run: CIRun) -> list[str]:

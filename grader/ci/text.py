@@ -28,6 +28,6 @@ def log_safe(text: str) -> str:
 
 def one_line(text: str, limit: int = 300) -> str:
     """One line of at most ``limit`` characters, safe anywhere a log line is."""
-    flat = " ".join(clean(text).split())
+    flat = " ".join(clean(text[: 4 * limit + 64]).split())  # a huge message is cut first
     flat = flat if len(flat) <= limit else flat[: limit - 1] + "…"
     return log_safe(flat)

@@ -121,7 +121,7 @@ def test_annotations_are_capped_per_level() -> None:
 
 
 def test_summary_fits_githubs_limit_and_says_what_it_left_out(tmp_path: Path) -> None:
-    run = fake_run(1500, "long message " * 100)
+    run = fake_run(1000, "long message " * 100)
     whole = summary_markdown(run)
     assert len(whole.encode()) > LIMIT
     cut = summary_markdown(run, limit=LIMIT)
