@@ -19,7 +19,7 @@ def repo(tmp_path: Path) -> Repo:
 
 
 @pytest.fixture
-def grade_ci(monkeypatch: pytest.MonkeyPatch) -> Run:
+def grade_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Run:
     """``grade_ci(job, "--assignment", "tiny", ...)``: the CLI, in a clean environment with only
     the job's variables (the suite itself may run in CI)."""
     for name in list(os.environ):
@@ -29,6 +29,7 @@ def grade_ci(monkeypatch: pytest.MonkeyPatch) -> Run:
             "GRADER_TRUSTED_REPOS",
         ):
             monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # a relative --out never lands in the repository
 
     def run(job: Job, *args: str) -> Ran:
         argv = ["ci", *args]

@@ -37,13 +37,14 @@ def decode(job_output: str) -> dict[str, object]:
     return data
 
 
-def template_args() -> list[str]:
-    """The ``grade ci`` command line of the generated Classroom workflow (local backend here)."""
+def template_args(out: Path) -> list[str]:
+    """The ``grade ci`` command line of the generated Classroom workflow, with the local
+    backend and the output under tmp_path."""
     text = render(layout=Layout.CLASSROOM, gitlab=False, assignment="tiny").text
     line = next(ln.strip() for ln in text.splitlines() if ln.strip().startswith("grade ci "))
     args = shlex.split(line)[2:]
-    at = args.index("--backend")
-    return [*args[:at], "--backend", "local", *args[at + 2 :]]
+    swap = {"--backend": "local", "--out": str(out)}
+    return [swap.get(args[i - 1], a) if i else a for i, a in enumerate(args)]
 
 
 def test_partial_submission_reports_points_to_classroom(
@@ -59,7 +60,7 @@ def test_partial_submission_reports_points_to_classroom(
         repository=REPOSITORY,
         job="run-autograding-tests",
     )
-    ran = grade_ci(job, *template_args(), "--out", str(job.out))
+    ran = grade_ci(job, *template_args(job.out))
     assert ran.code == 0, ran.stdout + ran.stderr  # graded: points do not fail the job
 
     outputs = job.outputs()
@@ -110,7 +111,7 @@ def test_full_marks_pass_in_classroom(tmp_path: Path, repo: Repo, grade_ci: Run)
     first = classroom_repo(repo)
     repo.commit("done", **{"tiny.ipynb": notebook(*FULL)})
     job = github_job(tmp_path, repo, actor=STUDENT, before=first, repository=REPOSITORY)
-    ran = grade_ci(job, *template_args())
+    ran = grade_ci(job, *template_args(job.out))
     assert ran.code == 0, ran.stdout + ran.stderr
     payload = decode(job.outputs()["result"])
     assert payload["status"] == "pass"
@@ -123,7 +124,7 @@ def test_missing_notebook_is_a_zero_with_a_reason(
     """The first commit of the template, before the student wrote anything."""
     classroom_repo(repo)
     job = github_job(tmp_path, repo, actor=STUDENT, repository=REPOSITORY)  # created: before=0
-    ran = grade_ci(job, *template_args())
+    ran = grade_ci(job, *template_args(job.out))
     assert ran.code == 0, ran.stdout + ran.stderr
     payload = decode(job.outputs()["result"])
     assert payload["status"] == "error" and payload["max_score"] == 3
