@@ -102,17 +102,18 @@ def _github(env: Mapping[str, str]) -> CIEnv:
     payload, notes = _payload(env.get("GITHUB_EVENT_PATH", ""))
     repo = _dict(payload.get("repository"))
     request = _dict(_dict(payload.get("pull_request")).get("base"))
+    push = payload if name == "push" else {}  # a pull request's before/after are its branch's
     return CIEnv(
         provider=Provider.GITHUB,
         event=_GITHUB_EVENTS.get(name, Event.OTHER),
         event_name=name,
         repository=env.get("GITHUB_REPOSITORY", ""),
         workspace=Path(env.get("GITHUB_WORKSPACE") or "."),
-        head=_sha(payload.get("after")) or env.get("GITHUB_SHA", ""),
-        before=_sha(payload.get("before")),
-        forced=payload.get("forced") is True,
-        created=payload.get("created") is True,
-        deleted=payload.get("deleted") is True,
+        head=_sha(push.get("after")) or env.get("GITHUB_SHA", ""),
+        before=_sha(push.get("before")),
+        forced=push.get("forced") is True,
+        created=push.get("created") is True,
+        deleted=push.get("deleted") is True,
         request_base=_sha(request.get("sha")),
         ref=env.get("GITHUB_REF", ""),
         default_branch=str(repo.get("default_branch") or ""),

@@ -280,3 +280,26 @@ def test_gitlab_new_branch_without_main_in_the_clone(
     results = graded(job)
     assert (results["smirnova"].points, results["ivanov"].status) == (3.0, Status.NOT_FOUND)
     assert "every submission is graded" in str(ci_record(job)["changes"])
+
+
+def test_pull_request_compares_with_its_base(tmp_path: Path, repo: Repo, grade_ci: Run) -> None:
+    """A pull_request job checks out a merge commit; the payload names the base's tip."""
+    start = setup_class(repo)
+    repo.git("checkout", "-q", "-b", "ivanov-hw")
+    branch = repo.commit("mine", **{"submissions/ivanov/tiny.ipynb": notebook(*FULL)})
+    repo.git("checkout", "-q", "main")
+    base = repo.commit("smirnova meanwhile", **{"submissions/smirnova/tiny.ipynb": notebook(*FULL)})
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request", "ivanov-hw")
+    payload = {
+        "action": "synchronize",
+        "before": start,  # the branch's own previous head: not what a merge commit compares to
+        "after": branch,
+        "number": 3,
+        "pull_request": {"base": {"sha": base, "ref": "main"}, "head": {"sha": branch}},
+    }
+    job = github_job(tmp_path, repo, actor="ivan-petrov", event="pull_request", payload=payload)
+    ran = grade_ci(job, *CLASS_ARGS)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    assert list(graded(job)) == ["ivanov"]  # not smirnova: her work is in the base
+    assert ci_record(job)["base"] == base
+    assert "compared with the request's base" in str(ci_record(job)["changes"])

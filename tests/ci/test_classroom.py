@@ -195,3 +195,17 @@ def test_outside_ci_is_a_usage_error(tmp_path: Path, repo: Repo, grade_ci: Run) 
     job.env["GITHUB_ACTIONS"] = ""
     ran = grade_ci(job, "--assignment", "tiny")
     assert ran.code == 2 and "not in a CI job" in ran.stderr
+
+
+def test_broken_assignment_tells_classroom_why(tmp_path: Path, repo: Repo, grade_ci: Run) -> None:
+    """Grading cannot run (the instructor's test file does not import): exit 2, and Classroom
+    still gets an ``error`` result that says so instead of an empty output."""
+    first = classroom_repo(repo)
+    broken = "assignments/tiny/tests/public/test_square.py"
+    repo.commit("x", **{"tiny.ipynb": notebook(*FULL), broken: "def test_(:\n"})
+    job = github_job(tmp_path, repo, actor=STUDENT, before=first, repository=REPOSITORY)
+    ran = grade_ci(job, *template_args(job.out))
+    assert ran.code == 2
+    assert "could not run" in ran.stderr
+    payload = decode(job.outputs()["result"])
+    assert payload["status"] == "error" and "could not run" in json.dumps(payload)
