@@ -145,3 +145,28 @@ def test_hidden_without_hidden_tests_is_a_usage_error(
     job = github_job(tmp_path, repo, actor="prof-k", repository=GRADING)
     ran = grade_ci(job, "--assignment", "tiny", "--hidden", "--trusted-repo", GRADING)
     assert ran.code == 2 and "has no hidden tests" in ran.stderr
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_official_run_with_hidden_tests_in_docker(
+    tmp_path: Path, repo: Repo, grade_ci: Run
+) -> None:
+    """The trusted setup as docs/ci.md describes it: the staff repository, a scheduled job,
+    the Docker sandbox; no override needed."""
+    from grader.batch.runner import _docker_ready
+    from grader.errors import GraderError
+
+    try:
+        _docker_ready(gpu=False)
+    except GraderError as exc:
+        pytest.skip(f"Docker not usable here: {exc.message}")
+    instructor_repo(repo)
+    job = github_job(
+        tmp_path, repo, actor="prof-k", event="schedule", repository=GRADING, payload={}
+    )
+    args = ("--assignment", "tiny", "--layout", "class-repo", "--roster", "roster.csv")
+    ran = grade_ci(job, *args, "--hidden", "--trusted-repo", GRADING, "--backend", "docker")
+    assert ran.code == 0, ran.stdout + ran.stderr
+    result = GradeResult.read(job.out / "ivanov" / "result.json")
+    assert result.hidden_included and result.points == 4.0
