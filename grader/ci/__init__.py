@@ -4,8 +4,8 @@ Modules, one idea each: ``environment`` (which service, which push), ``changes``
 changed, from git), ``roster`` and ``plan`` (which submissions to grade, who may push where),
 ``trust`` (may hidden tests run in this job), ``text`` (student text made safe for logs),
 ``annotations``, ``summary``, ``classroom``, ``artifacts`` (the outputs), ``cells`` (where a
-cell starts in a notebook file), ``run`` (the whole job), ``templates``
-(``grade ci init``), ``publish`` (what a job hands back), ``cli`` (the Typer commands). See docs/ci.md.
+cell starts in a notebook file), ``outcome`` and ``run`` (the whole job), ``publish`` (what a
+job hands back), ``templates`` (``grade ci init``), ``cli`` (the Typer commands). docs/ci.md.
 
 Where it meets the rest of the grader (kept few, to move easily): ``run`` calls
 ``grading.grade_submission``/``Options``, ``intake.find_notebook``, ``testing.run.run_tests``
