@@ -303,3 +303,37 @@ def test_pull_request_compares_with_its_base(tmp_path: Path, repo: Repo, grade_c
     assert list(graded(job)) == ["ivanov"]  # not smirnova: her work is in the base
     assert ci_record(job)["base"] == base
     assert "compared with the request's base" in str(ci_record(job)["changes"])
+
+
+def test_a_symlinked_submission_is_not_graded(tmp_path: Path, repo: Repo, grade_ci: Run) -> None:
+    """A link could point at a classmate's notebook, or at files of the runner."""
+    setup_class(repo)
+    repo.commit("smirnova", **{"submissions/smirnova/tiny.ipynb": notebook(*FULL)})
+    before = repo.head()
+    (repo.path / "submissions/ivanov/tiny.ipynb").symlink_to("../smirnova/tiny.ipynb")
+    repo.commit("borrowed")
+    job = github_job(tmp_path, repo, actor="ivan-petrov", before=before)
+    ran = grade_ci(job, *CLASS_ARGS)
+    assert ran.code == 1, ran.stdout + ran.stderr
+    assert not (job.out / "ivanov").exists()
+    (violation,) = ci_record(job)["violations"]  # type: ignore[misc]
+    assert violation["path"] == "submissions/ivanov"
+    assert "submissions/ivanov/tiny.ipynb is a symbolic link" in violation["reason"]
+
+
+def test_grader_failure_is_exit_2_and_a_result(tmp_path: Path, repo: Repo, grade_ci: Run) -> None:
+    """The assignment's own test file is broken: the submission gets a grader_error result
+    (it is not the student's fault) and the job says grading could not run."""
+    before = setup_class(repo)
+    repo.commit(
+        "mine and a broken test",
+        **{
+            "submissions/smirnova/tiny.ipynb": notebook(*FULL),
+            "assignments/tiny/tests/public/test_square.py": "def test_(:\n",
+        },
+    )
+    job = gitlab_job(tmp_path, repo, actor="prof-k", before=before)
+    ran = grade_ci(job, *CLASS_ARGS)
+    assert ran.code == 2
+    assert "the grader failed on 1 submission(s)" in ran.stdout
+    assert graded(job)["smirnova"].status is Status.GRADER_ERROR
