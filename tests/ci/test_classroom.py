@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ci_jobs import FULL, PARTIAL, PUSHED_AT, Repo, Run, commands, github_job, notebook
+from typer.testing import CliRunner
 
+from grader import cli
 from grader.ci.plan import Layout
 from grader.ci.templates import render
 from grader.results import GradeResult, Status
@@ -100,6 +102,8 @@ def test_partial_submission_reports_points_to_classroom(
     assert stored.submission == "tiny.ipynb"
     junit = ET.parse(job.out / "junit.xml").getroot()
     assert junit.get("failures") == "2" and junit.get("tests") == "3"  # array test, answer
+    rebuilt = CliRunner().invoke(cli.app, ["report", str(job.out), "--no-histogram"])
+    assert rebuilt.exit_code == 0, rebuilt.output  # the artifact is a `grade batch` folder
     record = json.loads((job.out / "ci.json").read_text(encoding="utf-8"))
     assert record["students"][0]["points"] == 1.0 and record["layout"] == "classroom"
     batch = json.loads((job.out / "tiny-ivan-petrov" / "batch.json").read_text(encoding="utf-8"))
