@@ -22,6 +22,7 @@ from grader.report.histogram import write_histogram
 from grader.report.json import write_json
 from grader.report.junit import JUnit, write_junit
 from grader.report.summary import ClassStats, summary_markdown
+from grader.review.apply import with_reviews
 
 GRADEBOOK_CSV = "gradebook.csv"
 GRADEBOOK_JSON = "gradebook.json"
@@ -50,13 +51,17 @@ def build_reports(out: Path, *, histogram: bool = True) -> Reports:
             hint="run `grade batch ASSIGNMENT SUBMISSIONS --out OUT` first",
         )
     stats, junit, rows = ClassStats(max_points=info.max_points), JUnit(info), []
-    for stored in store.results():
+    warnings: list[str] = []
+    for found in store.results():
+        stored = with_reviews(found, info, warnings)
         write_feedback(stored, info)
         write_gradescope(stored, info)
         rows.append(row_of(stored, info))
         junit.add(stored)
         stats.add(stored)
-    reports = Reports(info=info, stats=stats, rows=rows, unreadable=store.invalid())
+    reports = Reports(
+        info=info, stats=stats, rows=rows, unreadable=store.invalid(), warnings=warnings
+    )
     write_csv(rows, info, out / GRADEBOOK_CSV)
     write_json(rows, info, out / GRADEBOOK_JSON)
     write_junit(junit, out / JUNIT_XML)
