@@ -47,9 +47,7 @@ class Counter:
         self.total += n
         return self.total
 """
-HOSTILE = (
-    '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> \u202e и ещё слова'
-)
+HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> \u202e и ещё слова'
 
 
 def sync_playwright() -> Any:
@@ -115,7 +113,7 @@ def test_review_in_a_browser_reaches_gradebook_feedback_and_survives_regrades(
     graded_class: tuple[Assignment, Path, Path], serve: ReviewServer
 ) -> None:
     spec, subs, out = graded_class
-    assert gradebook(out)["anna"]["total"] == "3"  # 2 public + 1 provisional answer point
+    assert gradebook(out)["anna"]["total"] == "4"  # 3 test points + 1 provisional for q1
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -134,10 +132,10 @@ def test_review_in_a_browser_reaches_gradebook_feedback_and_survives_regrades(
         page.wait_for_selector(".item")
         assert page.url.endswith("/"), "the token leaves the address bar"
         texts = page.locator(".item .text").all_text_contents()
-        assert texts[2].startswith('<img src=x onerror="window.__pwned=1"><script>')
+        assert texts[2].startswith('<img src=x onerror="window.pwned=1"><script>')
         assert "⟨U+202E⟩" in texts[2]
         assert page.locator("main img, main script").count() == 0
-        assert page.evaluate("window.__pwned") is None and not dialogs
+        assert page.evaluate("window.pwned") is None and not dialogs
         # anna: points typed and a comment, saved with Enter; the page moves on to boris
         page.keyboard.press("e")
         page.keyboard.type("0.5")
@@ -157,8 +155,8 @@ def test_review_in_a_browser_reaches_gradebook_feedback_and_survives_regrades(
 
     build_reports(out, histogram=False)
     book = gradebook(out)
-    assert (book["anna"]["total"], book["anna"]["review_needed"]) == ("2.5", "no")
-    assert (book["boris"]["total"], book["vera"]["review_needed"]) == ("2", "yes")
+    assert (book["anna"]["total"], book["anna"]["review_needed"]) == ("3.5", "no")
+    assert (book["boris"]["total"], book["vera"]["review_needed"]) == ("3", "yes")
     feedback = (out / "anna" / "feedback.html").read_text(encoding="utf-8")
     assert "reviewed by a teacher" in feedback
     assert "Teacher's comment: верно, но кратко &lt;b&gt;" in feedback
@@ -169,14 +167,12 @@ def test_review_in_a_browser_reaches_gradebook_feedback_and_survives_regrades(
     )
     assert summary.graded == 3
     build_reports(out, histogram=False)
-    assert gradebook(out)["anna"]["total"] == "2.5"
+    assert gradebook(out)["anna"]["total"] == "3.5"
 
     # anna resubmits another text: her decision is stale, shown so, and no longer applied
     notebook(subs / "anna.ipynb", "квадрат растёт быстрее, чем любая линейная функция")
     run_batch(spec, subs, out=out, options=BatchOptions(backend=Backend.LOCAL, jobs=1))
     build_reports(out, histogram=False)
-    assert (gradebook(out)["anna"]["total"], gradebook(out)["anna"]["review_needed"]) == (
-        "3",
-        "yes",
-    )
+    book = gradebook(out)
+    assert (book["anna"]["total"], book["anna"]["review_needed"]) == ("4", "yes")
     assert open_board(out, similarity=False).item("anna", "q1")["stale"] is True
