@@ -103,7 +103,7 @@ def _fail(exc: GraderError) -> typer.Exit:
 
 
 from grader.commands.batch import batch, report  # noqa: E402
-from grader.commands.cycle import export, review  # noqa: E402
+from grader.commands.cycle import assign, export, review  # noqa: E402
 from grader.commands.release import release  # noqa: E402
 
 app.command()(batch)
@@ -111,6 +111,7 @@ app.command()(report)
 app.command()(release)
 app.command()(review)
 app.command()(export)
+app.command()(assign)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from grader.commands.common import fail
+from grader.commands.common import assignment_named, fail
 from grader.errors import GraderError
 from grader.export.publish import Target, export_grades
+from grader.master import assign as derive_files
 from grader.report.build import build_reports
 from grader.review.board import open_board
 from grader.review.server import ReviewServer
@@ -71,3 +72,22 @@ def export(
     for warning in done.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     console.print(f"wrote {len(done.files)} files into {done.dest}", highlight=False)
+
+
+def assign(
+    assignment: Annotated[str, typer.Argument(help="Assignment id, or the assignment's folder.")],
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if a derived file is stale.")
+    ] = False,
+) -> None:
+    """Derive template, reference solution and component points from master.ipynb."""
+    try:
+        spec = assignment_named(assignment)
+        reference = spec.root.parent.parent / "reference_solutions" / f"{spec.id}.ipynb"
+        done = derive_files(spec, reference=reference, write=not check)
+    except GraderError as exc:
+        fail(exc)
+    for item in done:
+        state = ("stale" if check else "written") if item.changed else "up to date"
+        console.print(f"{state}: {item.path}", highlight=False, markup=False)
+    raise typer.Exit(1 if check and any(i.changed for i in done) else 0)
