@@ -44,12 +44,7 @@ class Reports:
 
 def build_reports(out: Path, *, histogram: bool = True) -> Reports:
     store = Store(out)
-    info = store.info()
-    if info is None:
-        raise GraderError(
-            f"{out} holds no batch results (no .batch/info.json)",
-            hint="run `grade batch ASSIGNMENT SUBMISSIONS --out OUT` first",
-        )
+    info = store.require_info()
     stats, junit, rows = ClassStats(max_points=info.max_points), JUnit(info), []
     warnings: list[str] = []
     for found in store.results():

@@ -180,12 +180,7 @@ def _pair(p: Pair) -> dict[str, Any]:
 def open_board(out: Path, *, similarity: bool = True) -> Board:
     """Read a batch output folder for review."""
     store = Store(out)
-    info = store.info()
-    if info is None:
-        raise GraderError(
-            f"{out} holds no batch results (no .batch/info.json)",
-            hint="run `grade batch ASSIGNMENT SUBMISSIONS --out OUT` first",
-        )
+    info = store.require_info()
     stored = list(store.results())
     spec = _spec(info)
     board = Board(
