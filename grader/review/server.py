@@ -23,7 +23,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,8 +41,11 @@ CSP = (
 _STATIC = {"/app.js": "text/javascript", "/app.css": "text/css"}
 
 
-class ReviewServer(HTTPServer):
-    """An HTTP server for one :class:`Board`; ``port=0`` picks a free port."""
+class ReviewServer(ThreadingHTTPServer):
+    """An HTTP server for one :class:`Board`; ``port=0`` picks a free port. Threaded, so a
+    browser's idle pre-opened connection cannot hold up the page; writes take ``lock``."""
+
+    daemon_threads = True
 
     def __init__(self, board: Board, *, port: int = 0, token: str | None = None) -> None:
         self.board = board
@@ -74,6 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: ReviewServer
     server_version = "grade-review"
     sys_version = ""
+    timeout = 60  # seconds an idle connection is kept
 
     def log_message(self, format: str, *args: Any) -> None:
         return  # the terminal stays quiet; decisions are in review.json
