@@ -1,8 +1,9 @@
 """The layers of docs/design.md, enforced: which part of the grader may import which, no import
 cycles, and ``grade report`` without the kernel stack.
 
-    cli ─→ batch, course, testing ─→ pipeline ─→ sandbox ─→ core
-    report ─→ core only
+    cli ─→ ci ─→ batch, course ─→ pipeline ─→ sandbox ─→ core
+           review, export ─→ course, report        report ─→ core only
+           testing ─→ core
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import pytest
 import grader
 
 PACKAGE = Path(grader.__file__).resolve().parent
-PARTS = ("core", "sandbox", "pipeline", "report", "course", "batch", "testing", "cli")
+PARTS = (
+    *("core", "sandbox", "pipeline", "report", "course", "batch"),
+    *("ci", "review", "export", "testing", "cli"),
+)
 ALLOWED = {
     "core": {"core"},
     "sandbox": {"core", "sandbox"},
@@ -27,6 +31,9 @@ ALLOWED = {
     "report": {"core", "report"},
     "course": {"core", "sandbox", "pipeline", "course"},
     "batch": {"core", "sandbox", "pipeline", "batch"},
+    "ci": {"core", "sandbox", "pipeline", "batch", "report", "ci"},
+    "review": {"core", "pipeline", "course", "report", "review"},
+    "export": {"core", "course", "report", "export"},
     "testing": {"core", "testing"},
     "cli": set(PARTS),
     "": {"core", "pipeline"},  # grader/__init__.py: the public names, loaded lazily

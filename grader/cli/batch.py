@@ -16,7 +16,6 @@ from rich.markup import escape
 from grader.cli import console
 from grader.cli.exits import ExitCode, fail, leave, reported
 from grader.core.errors import GraderError
-from grader.core.spec import SPEC_FILE, Assignment, find_assignment, load_assignment
 from grader.sandbox.choose import Backend
 
 if TYPE_CHECKING:
@@ -75,10 +74,11 @@ def batch(
     from grader.batch.gpus import parse_gpus
     from grader.batch.runner import BatchOptions, run_batch
     from grader.cli.progress import BatchProgress
+    from grader.course.locate import assignment_named
     from grader.report.build import build_reports
 
     try:
-        spec = _assignment(assignment)
+        spec = assignment_named(assignment)
         options = BatchOptions(
             backend=backend,
             jobs=jobs,
@@ -119,15 +119,6 @@ def report(
     with reported():
         reports = build_reports(out, histogram=histogram)
     _print_reports(reports)
-
-
-def _assignment(given: str) -> Assignment:
-    folder = Path(given)
-    if (folder / SPEC_FILE).is_file():
-        return load_assignment(folder)
-    from grader.course.locate import course_root
-
-    return find_assignment(given, course_root() / "assignments")
 
 
 def _print_run(s: BatchSummary) -> None:

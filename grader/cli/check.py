@@ -32,21 +32,23 @@ def check(
     backend: BackendOpt = Backend.LOCAL,
 ) -> None:
     """Run the public checks on your notebook and say what is missing before you submit."""
-    from grader.course.locate import assignment_for, course_root
+    from grader.course.locate import assignment_for, course_root, enclosing_assignment
+    from grader.course.release import with_released_pending
     from grader.pipeline.grading import Options, grade_submission
     from grader.report.console import render
     from grader.sandbox.choose import make_sandbox
 
     with reported():
-        course = course_root(notebook.resolve().parent)
-        spec = assignment_for(notebook, given=assignment, course=course)
+        spec = enclosing_assignment(notebook, given=assignment) or assignment_for(
+            notebook, given=assignment, course=course_root(notebook.resolve().parent)
+        )
         if hidden and not spec.path(spec.tests.hidden).is_dir():
             raise GraderError(
                 "this copy of the assignment has no hidden tests",
                 hint="hidden tests exist only in the instructors' copy",
             )
         options = Options(sandbox=make_sandbox(backend), hidden=hidden)
-        result = grade_submission(spec, notebook, options=options)
+        result = with_released_pending(spec, grade_submission(spec, notebook, options=options))
     if json_out:
         print(result.model_dump_json(indent=2))
     else:

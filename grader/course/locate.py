@@ -7,7 +7,13 @@ import os
 from pathlib import Path
 
 from grader.core.errors import AssignmentNotFound
-from grader.core.spec import SPEC_FILE, Assignment, known_assignments, load_assignment
+from grader.core.spec import (
+    SPEC_FILE,
+    Assignment,
+    find_assignment,
+    known_assignments,
+    load_assignment,
+)
 
 METADATA_KEY = "dl_grader"
 """Notebook metadata key the templates carry: ``{"dl_grader": {"assignment": "gd_backprop"}}``."""
@@ -32,6 +38,14 @@ def course_root(*starts: Path) -> Path:
     )
 
 
+def assignment_named(given: str) -> Assignment:
+    """An assignment id (from the course's assignments/) or an assignment's folder."""
+    folder = Path(given)
+    if (folder / SPEC_FILE).is_file():
+        return load_assignment(folder)
+    return find_assignment(given, course_root() / "assignments")
+
+
 def assignment_for(notebook: Path, *, given: str | None, course: Path) -> Assignment:
     """The assignment named by ``given``, the notebook's metadata, or its file name."""
     root = course / "assignments"
@@ -44,6 +58,18 @@ def assignment_for(notebook: Path, *, given: str | None, course: Path) -> Assign
     if chosen not in known:
         raise AssignmentNotFound(f"no assignment '{chosen}' in {root}", known=known)
     return load_assignment(root / chosen)
+
+
+def enclosing_assignment(notebook: Path, *, given: str | None) -> Assignment | None:
+    """The assignment whose ``assignment.toml`` lies in or above the notebook's folder or the
+    current folder: an unpacked student kit (any folder name), or a course's assignment folder.
+    None when there is none, or when ``given`` names another assignment."""
+    for start in (notebook.resolve().parent, Path.cwd().resolve()):
+        folder = next((f for f in (start, *start.parents) if (f / SPEC_FILE).is_file()), None)
+        if folder is not None:
+            spec = load_assignment(folder, named_by_folder=False)
+            return spec if given in (None, spec.id) else None
+    return None
 
 
 def _from_metadata(notebook: Path) -> str | None:

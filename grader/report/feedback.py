@@ -112,9 +112,13 @@ def test_name(t: TestResult, lang: Language = "en") -> str:
 
 
 def answer_state(a: AnswerResult, lang: Language) -> str:
+    if a.reviewed:
+        return C.reviewed(lang)
     if not a.answered:
         return C.missing_answer(lang, reason=a.message) if a.message else C.missing_plain(lang)
-    return C.awaits_review(lang) if a.needs_review else C.answered(lang)
+    if a.needs_review:
+        return C.awaits_review(lang) + (f" — {a.message}" if a.message else "")
+    return C.answered(lang)
 
 
 # ---------------------------------------------------------------- Markdown
@@ -166,6 +170,8 @@ def feedback_markdown(stored: Stored, info: BatchInfo) -> str:
             out.append(f"- {_code(a.id)} ({a.points:g} / {a.max_points:g}): {state}")
             if a.answered and a.text.strip():
                 out += ["", _fence(_clip(a.text), indent="  "), ""]
+            if a.comment:
+                out += [f"  - {md_escape(C.teacher_comment(lang, comment=a.comment))}"]
     if s.cell_errors:
         out += ["", f"## {C.cell_errors(lang)}", ""]
         for head, source in s.cell_errors:
@@ -227,6 +233,11 @@ def feedback_html(stored: Stored, info: BatchInfo) -> str:
             + (
                 f"<blockquote class=msg>{e(_clip(a.text))}</blockquote>"
                 if a.answered and a.text.strip()
+                else ""
+            )
+            + (
+                f"<p class=comment>{C.teacher_comment(lang, comment=e(a.comment))}</p>"
+                if a.comment
                 else ""
             )
             + "</li>"

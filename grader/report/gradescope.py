@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.core.results import GradeResult
+from grader.core.lang import Language
+from grader.core.results import AnswerResult, GradeResult
 from grader.core.store import BatchInfo, Stored, write_report
 from grader.report.chrome import Chrome as C
 from grader.report.chrome import outcome, status
@@ -36,7 +37,7 @@ def gradescope_results(result: GradeResult, info: BatchInfo) -> dict[str, Any]:
             "name": C.written_answer(lang, id=a.id),
             "score": a.points,
             "max_score": a.max_points,
-            "output": answer_state(a, lang),
+            "output": _answer_output(a, lang),
             "visibility": "visible",
         }
         for a in result.answers
@@ -51,6 +52,12 @@ def gradescope_results(result: GradeResult, info: BatchInfo) -> dict[str, Any]:
         "visibility": "visible",
         "stdout_visibility": "hidden",
     }
+
+
+def _answer_output(a: AnswerResult, lang: Language) -> str:
+    if a.reviewed:
+        return C.reviewed_short(lang) + (f": {a.comment}" if a.comment else "")
+    return answer_state(a, lang)
 
 
 def write_gradescope(stored: Stored, info: BatchInfo) -> Path:
