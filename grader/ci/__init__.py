@@ -5,12 +5,14 @@ changed, from git), ``roster`` and ``plan`` (which submissions to grade, who may
 ``trust`` (may hidden tests run in this job), ``text`` (student text made safe for logs),
 ``annotations``, ``summary``, ``classroom``, ``artifacts`` (the outputs), ``cells`` (where a
 cell starts in a notebook file), ``outcome`` and ``run`` (the whole job), ``publish`` (what a
-job hands back), ``templates`` (``grade ci init``), ``cli`` (the Typer commands). docs/ci.md.
+job hands back), ``templates`` (``grade ci init``); the Typer commands are ``grader.cli.ci``.
+docs/ci.md.
 
 Where it meets the rest of the grader (kept few, to move easily): ``run`` calls
-``grading.grade_submission``/``Options``, ``intake.find_notebook``, ``testing.run.run_tests``
-(collect only, for Classroom's maximum), ``batch.worker.grader_error`` and
-``sandbox.choose``; ``artifacts`` uses ``batch.store`` (``Store``, ``Record``, ``BatchInfo``),
-``batch.intake.student_id`` and ``report.build.build_reports``; ``summary`` uses
-``report.feedback.md_escape``; ``grader/cli.py`` registers ``ci_app``.
+``pipeline.grading.grade_submission``/``Options``, ``pipeline.intake.find_notebook``,
+``pipeline.testrun.run.run_tests`` (collect only, for Classroom's maximum),
+``batch.worker.grader_error`` and ``sandbox.choose``; ``artifacts`` uses ``core.store``
+(``Store``, ``Record``, ``BatchInfo``), ``batch.intake.student_id`` and
+``report.build.build_reports``; ``summary`` uses ``report.feedback.md_escape``;
+``grader.cli.main`` registers ``ci_app``.
 """

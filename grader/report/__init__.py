@@ -1,1 +1,2 @@
-"""Renderers of results: console (rich), and more formats as they come. Never in the models."""
+"""Renderers of stored results (console, feedback, Gradescope, gradebook, JUnit, summary,
+histogram); they depend on ``grader.core`` only. Never in the models."""

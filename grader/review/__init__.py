@@ -1,1 +1,2 @@
-"""Reviewing written answers: decisions stored beside the results, and the page to make them."""
+"""Reviewing written answers: the local page to make decisions (``grade review``); the
+decisions themselves and how they apply are core (``core/decisions.py``, ``core/reviewed.py``)."""
