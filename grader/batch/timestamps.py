@@ -7,13 +7,13 @@ so the late policy can compare it with the deadline.
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from grader.errors import GraderError
+from grader import files
+from grader.errors import GraderError, SubmissionError
 
 MANIFEST_COLUMNS = ("student", "file", "submitted_at")
 
@@ -139,18 +139,22 @@ def _git_root(folder: Path) -> Path | None:
 
 def file_time(path: Path) -> datetime:
     """Modification time of a file, or the newest file inside a folder."""
-    times = [path.stat().st_mtime]
-    if path.is_dir():
+    times = [path.lstat().st_mtime]
+    if files.kind(path) == "dir":
         times = [t for t in map(_mtime, _files(path)) if t is not None] or times
     return datetime.fromtimestamp(max(times)).astimezone()
 
 
 def _files(folder: Path) -> list[Path]:
-    out = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        out += [Path(root) / name for name in files if not name.startswith(".")]
-    return out
+    """Regular files of a submitted folder (no hidden ones; none if it is over the limits)."""
+    try:
+        return [
+            e.path
+            for e in files.walk(folder)
+            if e.kind == "file" and not any(p.startswith(".") for p in e.relative.parts)
+        ]
+    except SubmissionError:
+        return []
 
 
 def _mtime(path: Path) -> float | None:

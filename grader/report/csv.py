@@ -10,12 +10,14 @@ from pathlib import Path
 
 from grader.batch.store import BatchInfo, write_report
 from grader.report.gradebook import Row
+from grader.report.safe import printable
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(text: str) -> str:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
+    """Neutralise spreadsheet formulas (CSV injection) and control codes in text cells."""
+    text = printable(text)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

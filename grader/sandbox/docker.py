@@ -654,6 +654,26 @@ def prune(*, client: Any, everything: bool = False) -> list[str]:
     return removed
 
 
+def remove_owned_by(pid: int) -> list[str]:
+    """Remove the sandbox containers that process ``pid`` of this host started (a grading
+    worker that was killed); returns their names. Never raises: Docker may be gone too."""
+    try:
+        client = connect(timeout=10)
+    except SandboxError:
+        return []
+    labels = [LABEL, f"dl-grader.pid={pid}", f"dl-grader.host={socket.gethostname()}"]
+    removed = []
+    try:
+        for container in client.containers.list(all=True, filters={"label": labels}):
+            _remove(container)
+            removed.append(str(container.name))
+    except (DockerException, RequestException) as exc:
+        log.warning("could not list the sandbox containers of process %s: %s", pid, exc)
+    finally:
+        client.close()
+    return removed
+
+
 def _remove_run_dir(path: str) -> None:
     """The socket/connection folder of a container whose grader died (ours only)."""
     run_dir = Path(path)
