@@ -47,7 +47,7 @@ def _grader_forbid(banned, os, sys):
     # them: a cell, code exec'd under any file name, a file the notebook wrote, a thread, a
     # library. An audit hook cannot be removed, and sees both the import of a forbidden name
     # and any file opened inside a forbidden package (importlib, runpy, a copy or a link).
-    import importlib.machinery
+    import importlib.machinery, importlib.util
 
     class ForbiddenImportError(ModuleNotFoundError):
         pass
@@ -60,7 +60,14 @@ def _grader_forbid(banned, os, sys):
         if spec is None:
             return []
         found = list(spec.submodule_search_locations or [])
-        return [os.path.realpath(p) + os.sep for p in found] or [os.path.realpath(spec.origin)]
+        if found:
+            return [os.path.realpath(p) + os.sep for p in found]
+        files = [spec.origin]  # a one-file module, and its compiled copy
+        try:
+            files.append(importlib.util.cache_from_source(spec.origin))
+        except Exception:
+            pass
+        return [os.path.realpath(f) for f in files]
 
     paths = tuple(p for name in sorted(banned) for p in places(name))
 

@@ -47,7 +47,8 @@ class Entry:
     """What to grade (file, folder or zip); None when there is nothing to grade."""
     submitted_at: datetime | None = None
     time_from: str = ""
-    """Where ``submitted_at`` came from: manifest, git, file, or empty."""
+    """Where ``submitted_at`` came from: manifest, git-arrival, file, git-committer (set by the
+    student), or empty (see ``grader.batch.timestamps``)."""
     verdict: Status | None = None
     """Set when the entry cannot be graded; ``message`` says why."""
     message: str = ""
@@ -256,7 +257,7 @@ def _with_time(entry: Entry, git: GitTimes | None) -> Entry:
         return entry
     committed = git.of(entry.source) if git is not None else None
     if committed is not None:
-        return replace(entry, submitted_at=committed, time_from="git")
+        return replace(entry, submitted_at=committed[0], time_from=committed[1])
     try:
         return replace(entry, submitted_at=file_time(entry.source), time_from="file")
     except OSError:

@@ -43,7 +43,9 @@ class Record(_Frozen):
     key: str = Field(description="Cache key of the inputs the result was graded from.")
     source: str = Field("", description="The submission graded (file, folder or zip).")
     submitted_at: datetime | None = None
-    time_from: str = Field("", description="manifest, git, file, or empty.")
+    time_from: str = Field(
+        "", description="manifest, git-arrival, file, git-committer (student-set), or empty."
+    )
     graded_at: datetime
     seconds: float = 0.0
     backend: str = ""
