@@ -102,7 +102,11 @@ def _next_steps(r: GradeResult) -> Panel:
         steps.append(_hidden_note(r))
     if r.needs_review:
         steps.append("• written answers are scored provisionally; a teacher reviews them")
-    if not steps:
+    if not steps and r.status is Status.INTERRUPTED:
+        steps = ["• run the same `grade check` again and let it finish"]
+    elif not steps and r.status is not Status.GRADED:
+        steps = ["• fix what the message above says, then run `grade check` again"]
+    elif not steps:
         steps = ["• all checks passed"]
     return Panel(Group(*[text(s) for s in steps]), title="Next steps", border_style="blue")
 
