@@ -160,6 +160,7 @@ class _Base:
             mounts=mounts,
             gpus=gpus,
             label=self.path.stem[:60],
+            hidden_modules=tuple(self.spec.names.forbidden_imports),
         )
 
     def _tests(self, ex: Execution, answers: dict[str, str]) -> tuple[GraderPlugin, str]:

@@ -114,7 +114,7 @@ def _rewrite_cache() -> Iterator[None]:
     """Rewritten test modules are cached in this process's memory, never on disk.
 
     Test modules are imported afresh for every submission; pytest rewrites their asserts each
-    time (~40 ms a submission for gd_backprop, see docs/design.md). A batch worker keeps the
+    time (~0.25 s a submission for gd_backprop, see docs/design.md). A batch worker keeps the
     rewritten code here, keyed by the file's path and the SHA-256 of its bytes. No pyc file is
     read or written while tests run: a pyc on disk (pytest's ``__pycache__`` or any shared
     cache) could have been planted by a kernel that ran as the same user, and pytest checks a

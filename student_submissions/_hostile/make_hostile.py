@@ -1092,7 +1092,7 @@ pytest = sys.modules["pytest"]
         "forbidden_disguised",
         "Imports the forbidden 'wave' by routes that hide the importer: exec of code claiming "
         "a library's file name and module, a module file the notebook writes, the package's "
-        "own file through a loader after emptying sys.meta_path.",
+        "own file through a loader after emptying sys.meta_path, a subprocess.",
         (
             HONEST,
             _t("""
@@ -1119,6 +1119,16 @@ origin = importlib.machinery.PathFinder.find_spec(name).origin
 sys.meta_path[:] = [importlib.machinery.PathFinder]
 spec = importlib.util.spec_from_file_location("renamed", origin)
 spec.loader.exec_module(importlib.util.module_from_spec(spec))
+"""),
+            _t("""
+import subprocess
+import sys
+
+# a child process has no audit hook: only a sandbox that hides the module stops it
+done = subprocess.run([sys.executable, "-c", f"import {name}; print({name}.__file__)"],
+                      capture_output=True, text=True, timeout=30)
+outcome = "blocked" if done.returncode else f"imported from {done.stdout.strip()}"
+raise RuntimeError(f"a subprocess importing it: {outcome}")
 """),
         ),
         'status = "forbidden_import"\nmin_points = 0.0\nmax_points = 0.0\n',
