@@ -2,7 +2,8 @@
 
 In order of trust (the gradebook's ``submitted_from`` column says which was used):
 
-* ``manifest``: the LMS's export, or push times recorded by the server (``--manifest``);
+* ``manifest``: the LMS's export, or push times recorded by the server (``--manifest``;
+  ``grade ci`` records ``push``, the server's time of the push event);
 * ``git-arrival``: when the file's last commit reached this repository, from its reflog (a push
   received by the server's repository, a fetch or pull into the instructor's clone); the
   student's clock plays no part, so a backdated ``GIT_COMMITTER_DATE`` changes nothing;
