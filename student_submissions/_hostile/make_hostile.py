@@ -1176,7 +1176,7 @@ def course_tests():
             pass
     found = set()
     for seed in seeds:
-        for pattern in ("*/tests/*/test_*.py", "*/*/tests/*/test_*.py"):
+        for pattern in ("*/tests/*/test_*.py", "*/*/tests/*/test_*.py", "*/*/*/tests/*/test_*.py"):
             found.update(glob.glob(os.path.join(seed, pattern))[:50])
     return sorted(found)
 
