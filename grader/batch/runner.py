@@ -25,8 +25,8 @@ from grader.batch.intake import Entry, read_class
 from grader.batch.lock import BatchLock
 from grader.batch.messages import Done, Job
 from grader.batch.plan import Plan, Refusal, make_plan, select
-from grader.batch.pool import Pool, become_subreaper
-from grader.batch.scheduler import Ending, Hooks, Scheduler
+from grader.batch.pool import Pool
+from grader.batch.scheduler import Ending, Hooks, Limits, Scheduler
 from grader.batch.worker import RECYCLE_AFTER, WorkerConfig, grader_error, record_for
 from grader.core.errors import GraderError
 from grader.core.lang import Said
@@ -35,6 +35,7 @@ from grader.core.spec import Assignment
 from grader.core.store import BatchInfo, Store
 from grader.core.verdict import Findings, build_result, decide
 from grader.sandbox.choose import Backend, make_sandbox
+from grader.sandbox.processes import become_subreaper
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ class BatchOptions:
     """Recycle a worker after this many submissions (a defence, see ``RECYCLE_AFTER``)."""
     hard_timeout: float | None = None
     """Seconds after which a worker still grading one submission is killed; None = from spec."""
+    worker_memory_mb: int | None = None
+    """Resident memory past which a worker (the grader's side, not the kernel) is killed and
+    its submission recorded as a grader error; None = :func:`default_worker_memory`."""
+    retry_errors: bool = False
+    """Regrade stored grader errors that a rerun otherwise keeps (stalls)."""
 
 
 @dataclass
@@ -82,9 +88,15 @@ def default_workers(spec: Assignment, *, gpus: int = 0) -> int:
     return max(1, min(by_cpu, by_mem, 64))
 
 
+def default_worker_memory(spec: Assignment) -> int:
+    """MiB a grading worker may hold: ample for the grader and an assignment's tests; far
+    below what a runaway host-side read or computation reaches."""
+    return max(4096, 2 * spec.resources.memory_mb)
+
+
 def hard_limit(spec: Assignment) -> float:
     """Wall-clock seconds after which a worker grading one submission is presumed stuck."""
-    return max(300.0, 3 * spec.resources.total_timeout + 120)
+    return spec.resources.grading_limit
 
 
 def run_batch(
@@ -153,10 +165,11 @@ class _Batch:
         for entry in entries:
             self.store.clean_temporaries(entry.student)
         keys = {e.student: self._key(e, fingerprint) for e in entries}
+        retry = self.options.retry_errors
         stored = {
             e.student: keys[e.student]
             for e in entries
-            if self.store.cached(e.student, keys[e.student])
+            if self.store.cached(e.student, keys[e.student], retry_errors=retry)
         }
         plan = make_plan(
             entries,
@@ -194,6 +207,8 @@ class _Batch:
         stored = self.store.load(student)
         assert stored is not None
         r = stored.result
+        if r.status is Status.GRADER_ERROR:  # a stall kept from an earlier run
+            self.summary.grader_errors.append(student)
         self.emit(Finished(student, Outcome.CACHED, r.status, r.points, r.max_points))
 
     def _refuse(self, refusal: Refusal) -> None:
@@ -244,9 +259,12 @@ class _Batch:
         try:
             pool = Pool(config, plan.workers, max_jobs=self.options.max_jobs_per_worker)
             hooks = Hooks(self._finished, self._fail, self._retried, self.emit)
-            limit = self.options.hard_timeout or hard_limit(self.spec)
+            limits = Limits(
+                seconds=self.options.hard_timeout or hard_limit(self.spec),
+                memory_mb=self.options.worker_memory_mb or default_worker_memory(self.spec),
+            )
             scheduler = Scheduler(
-                pool, gpus=self.gpus, needs_gpu=self._needs_gpu, hard_limit=limit, hooks=hooks
+                pool, gpus=self.gpus, needs_gpu=self._needs_gpu, limits=limits, hooks=hooks
             )
             return scheduler.run(plan.jobs)
         finally:
@@ -303,14 +321,18 @@ class _Batch:
             )
         )
 
-    def _fail(self, job: Job, why: Said) -> Done:
-        result = grader_error(self.spec, job.source, why)
-        self._store(job, result)
-        return Done(job.student, result.status, 0.0, result.max_points, 0.0, result.message)
+    def _fail(self, job: Job, why: Said, seconds: float) -> Done:
+        """A stall: recorded as a grader error that the next run keeps (``sticky``)."""
+        result = grader_error(self.spec, job.source, why, student=job.student)
+        self._store(job, result, seconds, sticky=True)
+        return Done(job.student, result.status, 0.0, result.max_points, seconds, result.message)
 
-    def _store(self, job: Job, result: GradeResult) -> None:
-        """Keep a verdict the parent reached without grading (no grading time spent)."""
-        self.store.save(job.student, result, record_for(job, 0.0, self.options.backend.value))
+    def _store(
+        self, job: Job, result: GradeResult, seconds: float = 0.0, *, sticky: bool = False
+    ) -> None:
+        """Keep a verdict the parent reached without a worker's result."""
+        record = record_for(job, seconds, self.options.backend.value, sticky=sticky)
+        self.store.save(job.student, result, record)
 
 
 def _stop_on_sigterm() -> signal.Handlers | Callable[..., object] | int | None:

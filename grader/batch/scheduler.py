@@ -32,11 +32,21 @@ class Hooks:
 
     finished: Callable[[Job, Done, int], None]
     """A job's result is stored (by its worker, or by ``fail``); with the worker's slot."""
-    fail: Callable[[Job, Said], Done]
-    """Store a grader error for a job no worker could finish; returns what a worker would."""
+    fail: Callable[[Job, Said, float], Done]
+    """Store a grader error (a stall) for a job no worker could finish, with the seconds it
+    ran; returns what a worker would."""
     retried: Callable[[Job, str], None]
     """A job is put back once more (a grader error, a dead worker)."""
     emit: EventHook
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one job may take before its worker is killed (with its kernel and container)."""
+
+    seconds: float
+    memory_mb: int
+    """Resident memory of the worker (the grader's side; the kernel has its own limits)."""
 
 
 @dataclass
@@ -50,10 +60,10 @@ class Ending:
 
 class Scheduler:
     def __init__(
-        self, pool: Pool, *, gpus: GpuSlots, needs_gpu: bool, hard_limit: float, hooks: Hooks
+        self, pool: Pool, *, gpus: GpuSlots, needs_gpu: bool, limits: Limits, hooks: Hooks
     ) -> None:
         self.pool, self.gpus, self.needs_gpu = pool, gpus, needs_gpu
-        self.hard_limit, self.hooks = hard_limit, hooks
+        self.limits, self.hooks = limits, hooks
         self.ending = Ending()
         self.graded = 0
         self.errors_in_a_row = 0
@@ -74,8 +84,7 @@ class Scheduler:
             for worker, msg in self.pool.poll(0.5):
                 self._handle(worker, msg, pending)
             for worker in self.pool.busy():
-                if time.monotonic() - worker.since > self.hard_limit:
-                    self._overdue(worker)
+                self._watch(worker)
         if self.ending.aborted:
             self.ending.not_finished += [j.student for j in pending]
             self.ending.not_finished += [w.job.student for w in self.pool.busy() if w.job]
@@ -145,17 +154,26 @@ class Scheduler:
             return
         self._fail(job, Said.of(Verdicts.worker_died, code=exitcode), worker.slot)
 
-    def _overdue(self, worker: Worker) -> None:
+    def _watch(self, worker: Worker) -> None:
+        """Stop a job past its time limit, or whose worker holds too much memory."""
+        if time.monotonic() - worker.since > self.limits.seconds:
+            self._stop(worker, Said.of(Verdicts.overdue, seconds=self.limits.seconds))
+        elif worker.rss_mb() > self.limits.memory_mb:
+            self._stop(worker, Said.of(Verdicts.over_memory, mib=self.limits.memory_mb))
+
+    def _stop(self, worker: Worker, why: Said) -> None:
+        """A job that overran: its worker is killed with its kernel and container, at once."""
         job = worker.job
+        seconds = time.monotonic() - worker.since
         worker.kill()
         self._release(worker)
         self.pool.reap()
         self.pool.replace(worker)
         if job is not None:
-            self._fail(job, Said.of(Verdicts.overdue, seconds=self.hard_limit), worker.slot)
+            self._fail(job, why, worker.slot, seconds)
 
-    def _fail(self, job: Job, why: Said, slot: int) -> None:
-        self._finished(job, self.hooks.fail(job, why), slot)
+    def _fail(self, job: Job, why: Said, slot: int, seconds: float = 0.0) -> None:
+        self._finished(job, self.hooks.fail(job, why, seconds), slot)
 
     def _interrupt(self, pending: deque[Job]) -> None:
         self.ending.interrupted = True

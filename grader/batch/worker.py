@@ -16,6 +16,7 @@ import gc
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -56,6 +57,9 @@ class WorkerConfig:
     out: Path
     log: Path | None = None
     """File the worker's stdout/stderr go to (kept out of the parent's terminal)."""
+    scratch: Path | None = None
+    """The worker's own temporary folder (work folders, kernel sockets): the parent removes it
+    with whatever a killed worker left there."""
 
 
 _stopping = False
@@ -93,6 +97,8 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_term)
     _redirect_output(config.log)
+    if config.scratch is not None:
+        tempfile.tempdir = str(config.scratch)
     try:
         warm = Warm(config)
         broken = warm.warm_up()
@@ -142,8 +148,9 @@ def grade_job(
     )
 
 
-def record_for(job: Job, seconds: float, backend: str) -> Record:
+def record_for(job: Job, seconds: float, backend: str, *, sticky: bool = False) -> Record:
     return Record(
+        sticky=sticky,
         student=job.student,
         key=job.key,
         source=str(job.source),
@@ -155,9 +162,16 @@ def record_for(job: Job, seconds: float, backend: str) -> Record:
     )
 
 
-def grader_error(spec: Assignment, source: Path | str, detail: str | Said) -> GradeResult:
-    """The result stored when grading itself failed (not the submission's fault)."""
-    failed = GraderFailed(Said.of(Verdicts.grader_failed, detail=detail))
+def grader_error(
+    spec: Assignment, source: Path | str, detail: str | Said, *, student: str = ""
+) -> GradeResult:
+    """The result stored when grading itself failed (not the submission's fault).
+
+    With ``student`` the failure is a stall (past the deadline, over the memory limit, a worker
+    killed twice): a rerun keeps it instead of stalling again, until asked to retry.
+    """
+    phrase = Verdicts.grader_failed_kept if student else Verdicts.grader_failed
+    failed = GraderFailed(Said.of(phrase, detail=detail, student=student))
     verdict = decide(Findings(failed=failed), spec.language)
     return build_result(spec, submission=str(source), verdict=verdict, hidden=False)
 

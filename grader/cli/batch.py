@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from grader.cli import console
 from grader.cli.exits import ExitCode, fail, leave, reported
 from grader.core.errors import GraderError
+from grader.report.safe import text
 from grader.sandbox.choose import Backend
 
 if TYPE_CHECKING:
@@ -69,6 +70,20 @@ def batch(
         typer.Option("--only", help="Regrade only this student (repeatable); reports are rebuilt."),
     ] = None,
     hidden: Annotated[bool, typer.Option(help="Run the hidden tests too.")] = True,
+    retry_errors: Annotated[
+        bool,
+        typer.Option(
+            "--retry-errors", help="Regrade stored grader errors (stalls are kept otherwise)."
+        ),
+    ] = False,
+    worker_memory: Annotated[
+        int | None,
+        typer.Option(
+            "--worker-memory",
+            min=256,
+            help="MiB a grading worker may use on the host before its submission is stopped.",
+        ),
+    ] = None,
 ) -> None:
     """Grade a whole class: parallel, cached, resumable; gradebook and feedback at the end."""
     from grader.batch.gpus import parse_gpus
@@ -88,6 +103,8 @@ def batch(
             manifest=manifest,
             gpus=tuple(parse_gpus(gpus)),
             per_gpu=per_gpu,
+            retry_errors=retry_errors,
+            worker_memory_mb=worker_memory,
         )
         with BatchProgress(console.out) as progress:
             summary = run_batch(spec, submissions, out=out, options=options, on_event=progress)
@@ -128,15 +145,16 @@ def _print_run(s: BatchSummary) -> None:
         f"[/], {s.cached} cached, in {s.seconds:.1f} s{workers}",
         highlight=False,
     )
+    # file and student names come from the class folder: printed as Text, never as markup
     if s.ignored:
-        console.out.print(
-            f"[dim]ignored (not submissions): {escape(', '.join(s.ignored[:20]))}[/]",
-            highlight=False,
-        )
+        console.out.print(text(f"ignored (not submissions): {', '.join(s.ignored[:20])}", "dim"))
     if s.grader_errors:
         console.out.print(
-            f"[red]grader errors (regraded on the next run): {', '.join(s.grader_errors[:20])}[/]",
-            highlight=False,
+            text(
+                "grader errors (stalls are kept, the others regraded on the next run; see "
+                f"each message): {', '.join(s.grader_errors[:20])}",
+                "red",
+            )
         )
     if s.not_finished:
         console.out.print(
@@ -160,10 +178,12 @@ def _print_reports(reports: Reports) -> None:
         highlight=False,
     )
     for warning in reports.warnings:
-        console.out.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        console.out.print(Text.assemble(("warning: ", "yellow"), text(warning)))
     if reports.unreadable:
         console.out.print(
-            f"[red]corrupt results (regraded by the next `grade batch`): "
-            f"{', '.join(reports.unreadable)}[/]",
-            highlight=False,
+            text(
+                "corrupt results (regraded by the next `grade batch`): "
+                f"{', '.join(reports.unreadable)}",
+                "red",
+            )
         )

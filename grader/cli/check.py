@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,10 +14,14 @@ from grader.cli import console
 from grader.cli.exits import ExitCode, leave, reported
 from grader.core.errors import GraderError
 from grader.core.results import Status
+from grader.report.safe import text
 from grader.sandbox.choose import Backend
 
 if TYPE_CHECKING:
+    from grader.core.results import GradeResult
+    from grader.core.spec import Assignment
     from grader.course.validate import Check
+    from grader.pipeline.grading import Options
 
 BackendOpt = Annotated[Backend, typer.Option(help="Where the notebook runs.")]
 
@@ -33,8 +38,7 @@ def check(
 ) -> None:
     """Run the public checks on your notebook and say what is missing before you submit."""
     from grader.course.locate import assignment_for, course_root, enclosing_assignment
-    from grader.course.release import with_released_pending
-    from grader.pipeline.grading import Options, grade_submission
+    from grader.pipeline.grading import Options
     from grader.report.console import render
     from grader.sandbox.choose import make_sandbox
 
@@ -48,13 +52,44 @@ def check(
                 hint="hidden tests exist only in the instructors' copy",
             )
         options = Options(sandbox=make_sandbox(backend), hidden=hidden)
-        result = with_released_pending(spec, grade_submission(spec, notebook, options=options))
+        result = _check(spec, notebook, options)
     if json_out:
         print(result.model_dump_json(indent=2))
     else:
         render(result, console.out)
+    if result.status is Status.INTERRUPTED:
+        leave(ExitCode.INTERRUPTED)
     graded = result.status in (Status.GRADED, Status.MISSING_NAMES)
     leave(ExitCode.OK if graded else ExitCode.NOT_GOOD)
+
+
+def _check(spec: Assignment, notebook: Path, options: Options) -> GradeResult:
+    """Grade under the spec's overall limit; Ctrl-C and the limit give results that say so."""
+    from grader.core.lang import Said
+    from grader.core.messages import Verdicts
+    from grader.core.outcomes import GraderFailed, Interrupted
+    from grader.course.release import with_released_pending
+    from grader.pipeline.deadline import DeadlineExceeded, deadline
+    from grader.pipeline.grading import grade_submission, unfinished
+
+    limit = spec.resources.grading_limit
+    found: Interrupted | GraderFailed
+    try:
+        with deadline(limit, hard_stop=_hard_stop):
+            return with_released_pending(spec, grade_submission(spec, notebook, options=options))
+    except DeadlineExceeded:
+        found = GraderFailed(Said.of(Verdicts.past_overall_limit, seconds=limit))
+    except KeyboardInterrupt:
+        found = Interrupted(Said.of(Verdicts.interrupted))
+    return unfinished(spec, notebook, found, hidden=options.hidden)
+
+
+def _hard_stop() -> None:
+    """Past the limit and its grace: remove what this process started, then it exits."""
+    from grader.sandbox.choose import remove_kernels_of
+
+    console.err.print("grading stopped: it ran past its overall time limit", style="bold red")
+    remove_kernels_of(os.getpid())
 
 
 def validate(
@@ -79,8 +114,8 @@ def validate(
 
 
 def _progress(check: Check) -> None:
-    mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-    console.out.print(f"{mark} ", Text(check.name), sep="", highlight=False)
+    mark = Text("✓", "green") if check.ok else Text("✗", "red")
+    console.out.print(Text.assemble(mark, " ", text(check.name)))
 
 
 def _checks_table(assignment_id: str, checks: list[Check]) -> Table:
@@ -88,6 +123,6 @@ def _checks_table(assignment_id: str, checks: list[Check]) -> Table:
     for col in ("check", "ok", "details"):
         table.add_column(col, overflow="fold")
     for c in checks:
-        ok = Text("yes", style="green") if c.ok else Text("NO", style="red")
-        table.add_row(Text(c.name), ok, Text(c.detail))
+        ok = Text("yes", "green") if c.ok else Text("NO", "red")
+        table.add_row(text(c.name), ok, text(c.detail))
     return table

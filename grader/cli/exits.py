@@ -19,10 +19,11 @@ from enum import IntEnum
 from typing import NoReturn
 
 import typer
-from rich.markup import escape
+from rich.text import Text
 
 from grader.cli import console
 from grader.core.errors import GraderError
+from grader.report.safe import text
 
 
 class ExitCode(IntEnum):
@@ -38,9 +39,10 @@ def leave(code: ExitCode) -> NoReturn:
 
 def fail(exc: GraderError) -> NoReturn:
     """Say what went wrong and what to do, then exit with :attr:`ExitCode.CANNOT_RUN`."""
-    console.err.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+    # the message may name a student's file: printed as text, never as markup or escapes
+    console.err.print(Text.assemble(("error: ", "bold red"), text(exc.message)))
     if exc.hint:
-        console.err.print(f"  → {escape(exc.hint)}", highlight=False)
+        console.err.print(Text.assemble("  → ", text(exc.hint)))
     leave(ExitCode.CANNOT_RUN)
 
 

@@ -16,6 +16,9 @@ ARROW = "\n  → "
 class Refusals:
     """Why a submission cannot be graded as handed in (intake of one submission or a class)."""
 
+    because = Phrase("{message}" + ARROW + "{hint}", "{message}" + ARROW + "{hint}")
+    """What happened, then what to do (both said in the same language)."""
+
     path_missing = Phrase(
         "{path} does not exist" + ARROW + "check the path",
         "{path} не существует" + ARROW + "проверьте путь",
@@ -94,6 +97,67 @@ class Refusals:
         "{count} работы от одного студента ({names}); ни одна не проверена: оставьте одну "
         "или укажите нужную в --manifest",
     )
+
+
+class Files:
+    """Why a file or folder of a submission is not read as it is (links, devices, limits)."""
+
+    file_itself = Phrase("submit the notebook file itself", "сдайте сам файл ноутбука")
+    small = Phrase(
+        "submit the notebook itself (or a plain zip of a small folder)",
+        "сдайте сам ноутбук (или обычный zip небольшой папки)",
+    )
+    clear_outputs = Phrase(
+        "clear the outputs (Edit → Clear all outputs) and save again",
+        "очистите выводы ячеек (Edit → Clear all outputs) и сохраните снова",
+    )
+    only_needed = Phrase(
+        "zip only the notebook and the files it needs",
+        "положите в zip только ноутбук и нужные ему файлы",
+    )
+    symlink = Phrase(
+        "{name} is a symbolic link (to {target}); links are never followed",
+        "{name} — символическая ссылка (на {target}); по ссылкам проверка не ходит",
+    )
+    special = Phrase(
+        "{name} is not a regular file or folder (a device, FIFO or socket)",
+        "{name} — не обычный файл и не папка (устройство, FIFO или сокет)",
+    )
+    unreadable = Phrase("{name} cannot be read ({error})", "{name} не читается ({error})")
+    not_a_file = Phrase("{name} is not a regular file", "{name} — не обычный файл")
+    larger_than = Phrase("{name} is larger than {limit_mib} MiB", "{name} больше {limit_mib} МиБ")
+    unlistable = Phrase(
+        "{name} cannot be listed ({error})", "содержимое {name} не читается ({error})"
+    )
+    too_many = Phrase(
+        "{name} holds more than {limit} files and folders",
+        "в {name} больше {limit} файлов и папок",
+    )
+    too_deep = Phrase(
+        "{name} is nested more than {limit} folders deep",
+        "в {name} вложенность папок больше {limit}",
+    )
+    damaged_zip = Phrase(
+        "{name} is a damaged zip ({error})" + ARROW + "make the zip again (or submit the notebook "
+        "itself)",
+        "{name} — повреждённый zip ({error})" + ARROW + "создайте zip заново (или сдайте сам "
+        "ноутбук)",
+    )
+    zip_members = Phrase(
+        "{name} holds {count} files (limit {limit})", "в {name} {count} файлов (предел {limit})"
+    )
+    bad_member = Phrase(
+        "{name}: member {member!r}... has {why}" + ARROW + "zip only the notebook and the files "
+        "it needs, with short names",
+        "{name}: у файла {member!r}... {why}" + ARROW + "положите в zip только ноутбук и нужные "
+        "ему файлы, с короткими именами",
+    )
+    long_path = Phrase("a path longer than {limit} bytes", "путь длиннее {limit} байт")
+    long_name = Phrase("a name longer than {limit} bytes", "имя длиннее {limit} байт")
+    deep_member = Phrase(
+        "nested more than {limit} folders deep", "вложенность папок больше {limit}"
+    )
+    nul_name = Phrase("a NUL byte in its name", "нулевой байт в имени")
 
 
 class Verdicts:
@@ -178,9 +242,29 @@ class Verdicts:
         "проверяющая система дала сбой на этой работе: {detail}; работа будет проверена при "
         "следующем запуске",
     )
+    grader_failed_kept = Phrase(
+        "the grader failed on this submission: {detail}; it is kept, not regraded by the next run "
+        "(it would stall again): regrade it with `--only {student}` or `--retry-errors`",
+        "проверяющая система дала сбой на этой работе: {detail}; результат сохранён и при "
+        "следующем запуске не перепроверяется (проверка снова зависла бы): перепроверьте её с "
+        "`--only {student}` или `--retry-errors`",
+    )
+    interrupted = Phrase(
+        "interrupted (Ctrl-C): nothing was graded", "прервано (Ctrl-C): ничего не проверено"
+    )
+    past_overall_limit = Phrase(
+        "grading ran past its overall limit of {seconds:g} s and was stopped; nothing was scored: "
+        "run the notebook from the top yourself to see where it stalls",
+        "проверка не уложилась в общий предел {seconds:g} с и была остановлена; баллов нет: "
+        "запустите ноутбук сначала сами и посмотрите, где он зависает",
+    )
     worker_died = Phrase(
         "its worker process died twice (exit code {code})",
         "процесс проверки дважды завершился аварийно (код {code})",
+    )
+    over_memory = Phrase(
+        "grading used more than {mib} MiB on the host and was stopped",
+        "проверка заняла больше {mib} МиБ памяти на сервере и была остановлена",
     )
     overdue = Phrase(
         "grading took longer than {seconds:g} s and was stopped",

@@ -52,6 +52,13 @@ class GraderFailed:
 
 
 @dataclass(frozen=True)
+class Interrupted:
+    """Grading was stopped before it finished (Ctrl-C, a signal); nothing was scored."""
+
+    said: Said
+
+
+@dataclass(frozen=True)
 class StaticOutcome:
     """What the code cells import and define, read without running them."""
 

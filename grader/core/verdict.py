@@ -15,6 +15,7 @@ from grader.core.lang import Language
 from grader.core.messages import Verdicts as V
 from grader.core.outcomes import (
     GraderFailed,
+    Interrupted,
     Refused,
     RunOutcome,
     StaticOutcome,
@@ -52,6 +53,7 @@ class Findings:
     """What the stages found, in pipeline order; a stage that did not run is None."""
 
     refused: Refused | None = None
+    interrupted: Interrupted | None = None
     failed: GraderFailed | None = None
     static: StaticOutcome | None = None
     run: RunOutcome | None = None
@@ -68,6 +70,8 @@ class Verdict:
 
 def decide(found: Findings, lang: Language) -> Verdict:
     """The status and sentence for what was found; the first rule that applies wins."""
+    if found.interrupted is not None:
+        return Verdict(Status.INTERRUPTED, found.interrupted.said(lang))
     if found.failed is not None:
         return Verdict(Status.GRADER_ERROR, found.failed.said(lang))
     if found.refused is not None:

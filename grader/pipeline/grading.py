@@ -17,7 +17,7 @@ from pathlib import Path
 from grader.core.errors import BridgeError, SandboxError
 from grader.core.lang import Said
 from grader.core.messages import Verdicts
-from grader.core.outcomes import GraderFailed, Refused, TestsOutcome
+from grader.core.outcomes import GraderFailed, Interrupted, Refused, TestsOutcome
 from grader.core.results import GradeResult, Timings
 from grader.core.spec import Assignment
 from grader.core.verdict import Findings, Score, Verdict, build_result, decide
@@ -47,6 +47,19 @@ class Options:
     evaluators: Evaluators | None = None
     """The assignment's evaluators, kept by the caller across submissions (a batch worker
     keeps one for its life); None = built for this submission alone."""
+
+
+def unfinished(
+    spec: Assignment, path: Path, found: Interrupted | GraderFailed, *, hidden: bool
+) -> GradeResult:
+    """The result of a grading that did not finish (interrupted, stopped past its limit)."""
+    findings = (
+        Findings(interrupted=found) if isinstance(found, Interrupted) else Findings(failed=found)
+    )
+    verdict = decide(findings, spec.language)
+    return build_result(
+        spec, submission=str(path), verdict=verdict, hidden=hidden, versions=versions()
+    )
 
 
 def grade_submission(spec: Assignment, path: Path, *, options: Options) -> GradeResult:
@@ -139,6 +152,7 @@ class _Grading:
             mounts=mounts,
             gpus=gpus,
             label=self.path.stem[:60],
+            hidden_modules=tuple(self.spec.names.forbidden_imports),
         )
 
     def _tests(

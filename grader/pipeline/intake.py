@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import nbformat
 from nbformat import NotebookNode
 from nbformat.v4.rwbase import rejoin_lines
 
 from grader.core.errors import SubmissionError
-from grader.core.lang import Phrase
+from grader.core.lang import Phrase, Said
+from grader.core.messages import Files as F
 from grader.core.messages import Refusals as R
 from grader.core.outcomes import Refused, Unusable
+from grader.pipeline import files
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_ZIP_BYTES = 200 * 1024 * 1024
@@ -37,23 +45,38 @@ class Submission:
 
 
 def find_notebook(given: Path, *, preferred: str, scratch: Path) -> tuple[Path, Path | None]:
-    """(notebook, folder) for a file, folder or zip; zips are extracted into ``scratch``."""
-    if not given.exists():
+    """(notebook, folder) for a file, folder or zip; zips are extracted into ``scratch``.
+
+    Nothing submitted is followed: a link, device or FIFO is refused (see ``files.py``).
+    """
+    what = files.kind(given)
+    if what == "missing":
         raise SubmissionError(Refused.of(Unusable.NOT_FOUND, R.path_missing, path=given))
-    if given.is_dir():
+    why = files.refusal(given)
+    if why is not None:
+        raise files.refused(why, F.file_itself)
+    if what == "dir":
         return _pick(given, preferred), given
-    if zipfile.is_zipfile(given):
-        folder = _extract(given, scratch)
-        return _pick(folder, preferred), folder
+    with _open_regular(given) as fh:
+        if zipfile.is_zipfile(fh):
+            folder = _extract(given, fh, scratch)
+            return _pick(folder, preferred), folder
     return given, None
 
 
 def _pick(folder: Path, preferred: str) -> Path:
-    found = sorted(
-        p
-        for p in folder.rglob("*.ipynb")
-        if ".ipynb_checkpoints" not in p.parts and "__MACOSX" not in p.parts
-    )
+    found, links = [], []
+    for entry in files.walk(folder):
+        if not entry.path.name.endswith(".ipynb") or _skipped(entry.relative):
+            continue
+        if entry.kind == "file":
+            found.append(entry.path)
+        elif entry.kind != "dir":
+            links.append(entry.path)
+    why = files.refusal(links[0]) if links else None
+    if why is not None:
+        raise files.refused(why, F.file_itself)
+    found.sort()
     named = [p for p in found if p.name == preferred]
     if len(named) == 1 or len(found) == 1:
         return (named or found)[0]
@@ -67,31 +90,79 @@ def _pick(folder: Path, preferred: str) -> Path:
     )
 
 
-def _extract(archive: Path, scratch: Path) -> Path:
-    """Extract safely: no absolute paths, no '..', no symlinks, bounded size."""
+def _skipped(relative: Path) -> bool:
+    return ".ipynb_checkpoints" in relative.parts or "__MACOSX" in relative.parts
+
+
+@contextmanager
+def _open_regular(path: Path) -> Iterator[BinaryIO]:
+    """``path`` opened for reading only if it is a regular file (never blocks, never follows)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        why = files.refusal(path) or Said.of(F.unreadable, name=path.name, error=exc.strerror)
+        raise files.refused(why, F.file_itself) from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise files.refused(Said.of(F.not_a_file, name=path.name), F.file_itself)
+        yield fh
+
+
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    RuntimeError,  # encrypted members
+    NotImplementedError,  # unknown compression
+    ValueError,
+    zlib.error,
+)
+
+
+def _extract(archive: Path, fh: BinaryIO, scratch: Path) -> Path:
+    """Extract safely: no absolute paths, '..' or links; bounded in entries, depth, name length
+    and size. A damaged archive (bad CRC, truncated) is a verdict, not an error of the grader."""
     target = scratch / "unzipped"
     target.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive) as zf:
-        total = 0
-        for info in zf.infolist():
-            name = Path(info.filename)
-            if name.is_absolute() or ".." in name.parts or (info.external_attr >> 28) == 0xA:
-                continue
-            total += info.file_size
-            if total > MAX_ZIP_BYTES:
-                raise _invalid(R.zip_too_big, name=archive.name, limit_mib=MAX_ZIP_BYTES >> 20)
-            zf.extract(info, target)
+    try:
+        with zipfile.ZipFile(fh) as zf:
+            for info in _members(archive, zf):
+                zf.extract(info, target)
+    except SubmissionError:
+        raise
+    except _ZIP_ERRORS as exc:
+        error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        raise _invalid(F.damaged_zip, name=archive.name, error=error) from None
     return target
+
+
+def _members(archive: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The members to extract, after checking the whole archive against the limits."""
+    members = zf.infolist()
+    if len(members) > files.MAX_ENTRIES:
+        many = Said.of(
+            F.zip_members, name=archive.name, count=len(members), limit=files.MAX_ENTRIES
+        )
+        raise files.refused(many, F.only_needed)
+    keep, total = [], 0
+    for info in members:
+        if files.leaves(info.filename) or (info.external_attr >> 28) == 0xA:
+            continue  # zip slip and links: never extracted
+        why = files.check_name(info.filename)
+        if why is not None:
+            raise _invalid(F.bad_member, name=archive.name, member=info.filename[:80], why=why)
+        total += info.file_size
+        if total > MAX_ZIP_BYTES:
+            raise _invalid(R.zip_too_big, name=archive.name, limit_mib=MAX_ZIP_BYTES >> 20)
+        keep.append(info)
+    return keep
 
 
 def read_notebook(path: Path) -> tuple[NotebookNode, str]:
     """Parse and validate a notebook; returns it with the SHA-256 of its bytes."""
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise _invalid(
-            R.too_large, name=path.name, size_mib=size >> 20, limit_mib=MAX_NOTEBOOK_BYTES >> 20
-        )
-    raw = path.read_bytes()
+    raw = files.read_regular(path, max_bytes=MAX_NOTEBOOK_BYTES)
     digest = hashlib.sha256(raw).hexdigest()
     try:
         data = json.loads(raw)

@@ -54,6 +54,15 @@ class Chrome:
         "письменные ответы оценены предварительно; их прочитает преподаватель",
     )
     all_passed = Phrase("all checks passed", "все проверки пройдены")
+    run_again = Phrase(
+        "run the same `grade check` again and let it finish",
+        "запустите ту же `grade check` снова и дайте ей закончить",
+    )
+    fix_message = Phrase(
+        "fix what the message above says, then run `grade check` again",
+        "исправьте то, о чём говорит сообщение выше, и запустите `grade check` снова",
+    )
+    not_graded_title = Phrase("{assignment} · not graded", "{assignment} · не проверено")
     # -- feedback files
     feedback_for = Phrase("{title}: feedback for {student}", "{title}: отзыв для {student}")
     score = Phrase("Score", "Баллы")
@@ -126,6 +135,7 @@ STATUSES = {
     Status.NOT_FOUND: Phrase("not found", "не найдено"),
     Status.GRADER_ERROR: Phrase("grader error", "сбой проверки"),
     Status.DUPLICATE: Phrase("duplicate", "несколько работ"),
+    Status.INTERRUPTED: Phrase("interrupted", "прервано"),
 }
 
 

@@ -1,7 +1,8 @@
 """Rich console rendering of one GradeResult, with next steps for a student.
 
-What came from the submission (messages, cell sources, answers) is printed as plain text (rich
-``Text``), never as markup; the fixed text speaks the course's language (``chrome.py``).
+What came from the submission (messages, cell sources, answers) is student text: it is passed
+as ``Text`` (never markup) through :func:`grader.report.safe.text` (control characters shown
+escaped); the fixed text speaks the course's language (``chrome.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from grader.core.results import GradeResult, Outcome, Status
 from grader.report.chrome import Chrome as C
 from grader.report.chrome import outcome
 from grader.report.feedback import answer_state
+from grader.report.safe import text
 
 _STYLE = {
     Outcome.PASSED: "green",
@@ -36,7 +38,9 @@ def render(result: GradeResult, console: Console) -> None:
     for err in result.cell_errors:
         head = C.cell_raised(lang, cell=err.index + 1, ename=err.ename)
         console.print(
-            Text.assemble((head, "red"), ": ", err.evalue, "\n", (err.source_head, "dim"))
+            Text.assemble(
+                text(head, "red"), ": ", text(err.evalue), "\n", text(err.source_head, "dim")
+            )
         )
     console.print(_next_steps(result))
 
@@ -46,8 +50,10 @@ def _header(r: GradeResult) -> Panel:
     title = C.points_title(r.language, assignment=r.assignment, points=r.points, max=r.max_points)
     if not r.hidden_included:
         title += C.public_only(r.language)
-    body = Text(r.message, style="green" if ok else "bold red")
-    return Panel(body, title=Text(title), border_style="green" if ok else "red")
+    if r.status is Status.INTERRUPTED:
+        title = C.not_graded_title(r.language, assignment=r.assignment)
+    body = text(r.message, "green" if ok else "bold red")
+    return Panel(body, title=text(title), border_style="green" if ok else "red")
 
 
 def _tests_table(r: GradeResult) -> Table:
@@ -58,11 +64,11 @@ def _tests_table(r: GradeResult) -> Table:
     for t in r.tests:
         name = t.id.split("::")[-1] + (C.hidden(lang) if t.hidden else "")
         table.add_row(
-            Text(t.component),
-            Text(name),
+            text(t.component),
+            text(name),
             Text(outcome(t.outcome, lang), style=_STYLE[t.outcome]),
             f"{t.points:g}/{t.max_points:g}",
-            Text(t.message[:400]),
+            text(t.message[:400]),
         )
     return table
 
@@ -73,8 +79,8 @@ def _answers_table(r: GradeResult) -> Table:
     for col in (C.question, C.state, C.points):
         table.add_column(col(lang), overflow="fold")
     for a in r.answers:
-        state = Text(answer_state(a, lang), style="green" if a.answered else "red")
-        table.add_row(Text(a.id), state, f"{a.points:g}/{a.max_points:g}")
+        state = text(answer_state(a, lang), "green" if a.answered else "red")
+        table.add_row(text(a.id), state, f"{a.points:g}/{a.max_points:g}")
     return table
 
 
@@ -92,9 +98,13 @@ def _next_steps(r: GradeResult) -> Panel:
         steps.append(_hidden_note(r, lang))
     if r.needs_review:
         steps.append(f"• {C.provisional(lang)}")
-    if not steps:
+    if not steps and r.status is Status.INTERRUPTED:
+        steps = [f"• {C.run_again(lang)}"]
+    elif not steps and r.status is not Status.GRADED:
+        steps = [f"• {C.fix_message(lang)}"]
+    elif not steps:
         steps = [f"• {C.all_passed(lang)}"]
-    return Panel(Group(*[Text(s) for s in steps]), title=C.next_steps(lang), border_style="blue")
+    return Panel(Group(*[text(s) for s in steps]), title=C.next_steps(lang), border_style="blue")
 
 
 def _hidden_note(r: GradeResult, lang: Language) -> str:

@@ -22,6 +22,7 @@ from grader.core.store import ARTIFACTS, BatchInfo, Stored, write_report
 from grader.report.chrome import Chrome as C
 from grader.report.chrome import status
 from grader.report.gradebook import Lateness, lateness
+from grader.report.safe import printable
 
 EMBED_LIMIT = 2 * 1024 * 1024
 _IMAGE_TYPES = {
@@ -123,12 +124,13 @@ def answer_state(a: AnswerResult, lang: Language) -> str:
 
 # ---------------------------------------------------------------- Markdown
 def md_escape(text: str) -> str:
-    """Text safe to put into Markdown: no markup, no raw HTML, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """Text safe to put into Markdown: no markup, no raw HTML, no control codes, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(printable(text).split()))
 
 
 def _fence(text: str, indent: str = "") -> str:
-    """``text`` verbatim in a fenced block no backtick run inside it can close."""
+    """``text`` verbatim (control codes escaped) in a fenced block no backtick run can close."""
+    text = printable(text)
     ticks = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, ticks + 1)
     lines = [f"{fence}text", *text.splitlines(), fence]
@@ -137,6 +139,7 @@ def _fence(text: str, indent: str = "") -> str:
 
 def _code(text: str) -> str:
     """An inline code span for a short name (backticks cannot close it)."""
+    text = " ".join(printable(text).split())
     ticks = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (ticks + 1)
     return f"{fence} {text} {fence}" if ticks else f"`{text}`"
@@ -201,7 +204,8 @@ pre{background:#f6f6f6;padding:.5rem;overflow:auto}img{max-width:100%;border:1px
 
 
 def e(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Text safe in HTML: escaped, control codes shown as escapes."""
+    return html.escape(printable(text), quote=True)
 
 
 def feedback_html(stored: Stored, info: BatchInfo) -> str:

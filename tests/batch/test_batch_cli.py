@@ -16,8 +16,8 @@ import nbformat
 import pytest
 from conftest import build_class, make_course
 
-from grader.batch.pool import descendants
 from grader.core.store import Store
+from grader.sandbox.processes import descendants
 
 pytestmark = pytest.mark.slow
 

@@ -24,7 +24,7 @@ CATALOG: dict[str, Phrase] = {
 }
 TECHNICAL = {
     "Edit", "Clear", "all", "outputs", "File", "Download", "ipynb", "Jupyter", "Colab",
-    "JSON", "nbformat", "zip", "seed", "os", "_exit", "manifest", "markdown", "predict",
+    "JSON", "nbformat", "zip", "seed", "os", "_exit", "manifest", "markdown", "predict", "Ctrl",
 }  # fmt: skip
 """Names that stay as they are in a Russian sentence (menus, formats, flags)."""
 
@@ -35,6 +35,7 @@ def fields(template: str) -> set[str]:
 
 def latin_words(template: str) -> set[str]:
     text = re.sub(r"\{[^}]*\}", " ", template)  # fields are filled in, not said
+    text = re.sub(r"`[^`]*`", " ", text)  # commands are code, the same in every language
     return set(re.findall(r"[A-Za-z_]{2,}", text))
 
 

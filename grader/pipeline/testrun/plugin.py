@@ -7,13 +7,14 @@ shown with the feedback); the assignment's evaluators come as fixtures of their 
 (``grader.pipeline.evaluators``).
 Markers: ``@pytest.mark.points(n, component="...", hint="...")``, or
 ``@pytest.mark.metric("id")`` for a test that measures a metric the spec declares (its points,
-component and thresholds come from the spec).
+component and thresholds come from the spec); ``@pytest.mark.budget(seconds)`` (the test's
+host-side CPU budget, default ``cell_timeout``; see :mod:`grader.pipeline.testrun.budget`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import pytest
 from grader.core.messages import Scores
 from grader.core.spec import Assignment
 from grader.pipeline.bridge import Bridge
+from grader.pipeline.testrun.budget import time_budget
 
 
 @dataclass
@@ -59,11 +61,22 @@ class GraderPlugin:
     pending: list[Recorded] = field(default_factory=list)
     """Hidden tests that exist but were not run."""
     collect_errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    """Ctrl-C (or the overall deadline) stopped the run: its results are partial."""
 
     # ---------------------------------------------------------------- hooks
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n, component, hint): points of a test")
         config.addinivalue_line("markers", "metric(id): the test measures the spec's metric id")
+        config.addinivalue_line("markers", "budget(seconds): host-side CPU budget of a test")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        """Each test's own work on the host is bounded (the test fails past its budget)."""
+        mark = item.get_closest_marker("budget")
+        seconds = float(mark.args[0]) if mark and mark.args else self.spec.resources.cell_timeout
+        with time_budget(seconds, what=f"the test {item.name}"):
+            return (yield)
 
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
@@ -109,6 +122,11 @@ class GraderPlugin:
             return _invalid(nodeid, hidden, message)
         hint = doc or metric.title
         return Recorded(nodeid, metric.points, metric.component, hint, hidden, metric=metric.id)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest reports its own stops (collection errors) as interrupts too
+        own = (pytest.Session.Interrupted, pytest.Session.Failed)
+        self.interrupted = not isinstance(excinfo.value, own)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

@@ -2,8 +2,9 @@
 
 :mod:`.container` (DockerSandbox and the container's configuration), :mod:`.kernel` (the kernel
 launch), :mod:`.engine` (the engine, and the one place its errors are translated), :mod:`.image`
-(the runtime image: recipe shipped in ``recipe/``, tag and build), :mod:`.doctor` (what is
-missing, with the fix), :mod:`.housekeeping` (leftovers), :mod:`.files` (reading a workdir).
+(the runtime image: recipe shipped in ``recipe/``, tag and build), :mod:`.forbidden`
+(forbidden modules hidden from every process), :mod:`.doctor` (what is missing, with the
+fix), :mod:`.housekeeping` (leftovers), :mod:`.files` (reading a workdir).
 """
 
 from grader.sandbox.docker.container import (
@@ -15,7 +16,7 @@ from grader.sandbox.docker.container import (
 )
 from grader.sandbox.docker.engine import connect, docker_errors, docker_host
 from grader.sandbox.docker.files import safe_read
-from grader.sandbox.docker.housekeeping import prune
+from grader.sandbox.docker.housekeeping import prune, remove_owned_by
 from grader.sandbox.docker.kernel import DockerKernelManager, InitProcess
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "docker_errors",
     "docker_host",
     "prune",
+    "remove_owned_by",
     "safe_read",
     "sandbox_user",
 ]

@@ -35,6 +35,7 @@ from docker.types import Mount as DockerMount
 from grader.core.errors import SandboxError
 from grader.sandbox.base import Kernel, KernelEnd, KernelRequest, kernel_env, release
 from grader.sandbox.docker.engine import ENGINE_ERRORS, connect, docker_errors, docker_host
+from grader.sandbox.docker.forbidden import module_places, stub_mounts, write_stub
 from grader.sandbox.docker.image import runtime_image_tag
 from grader.sandbox.docker.kernel import CONNECTION_FILE, SOCKETS, DockerKernelManager
 
@@ -81,6 +82,7 @@ class DockerSandbox:
         self.docker_cli = docker_cli
         self.lifetime = lifetime
         self._client = client
+        self._places: dict[tuple[str, tuple[str, ...]], dict[str, list[str]]] = {}
 
     @property
     def client(self) -> Any:
@@ -105,6 +107,7 @@ class DockerSandbox:
                 user=user,
                 lifetime=self._lifetime(request),
                 workdir=self.workdir,
+                hidden=self._hidden(image, request.hidden_modules),
             )
             container = _create(self.client, config)
             km = DockerKernelManager(
@@ -130,6 +133,14 @@ class DockerSandbox:
             self.client.images.get(image)
         return image
 
+    def _hidden(self, image: str, names: tuple[str, ...]) -> dict[str, list[str]]:
+        """Where each of ``names`` lives in ``image`` (asked once per image and names)."""
+        key = (image, tuple(sorted(names)))
+        if names and key not in self._places:
+            found = module_places(self.client, image, key[1], python=PYTHON, user=sandbox_user())
+            self._places[key] = found
+        return self._places.get(key, {})
+
     def _lifetime(self, request: KernelRequest) -> float:
         return self.lifetime or max(3600.0, 4 * request.limits.total_timeout)
 
@@ -154,8 +165,10 @@ def container_config(
     user: tuple[int, int],
     lifetime: float,
     workdir: WorkdirMode = "tmpfs",
+    hidden: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments of ``client.containers.create`` for one submission's kernel."""
+    """Keyword arguments of ``client.containers.create`` for one submission's kernel;
+    ``hidden`` (from :func:`~.forbidden.module_places`) gets a stub mounted over each place."""
     limits = request.limits
     scratch = {str(request.workdir): _tmpfs_options(limits.disk_mb, user)}
     return {
@@ -176,7 +189,10 @@ def container_config(
         "memswap_limit": f"{limits.memory_mb}m",
         "nano_cpus": int(limits.cpus * 1e9),
         "pids_limit": limits.pids,
-        "mounts": _mounts(request, run_dir, bind=workdir == "bind"),
+        "mounts": [
+            *_mounts(request, run_dir, bind=workdir == "bind"),
+            *stub_mounts(run_dir, hidden or {}),
+        ],
         "tmpfs": {**_tmpfs(limits.disk_mb, user), **(scratch if workdir == "tmpfs" else {})},
         "shm_size": f"{min(limits.disk_mb, 256)}m",
         "ulimits": _ulimits(limits.disk_mb),
@@ -291,6 +307,7 @@ def _prepare_dirs(
     sockets, conn = run_dir / Path(SOCKETS).parent, run_dir / Path(CONNECTION_FILE).parent
     sockets.mkdir(mode=0o700)
     conn.mkdir(mode=0o700)
+    write_stub(run_dir)
     if os.geteuid() == 0:
         _chown_tree(request.workdir, user)
         os.chown(sockets, *user)

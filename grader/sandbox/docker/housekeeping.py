@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -9,7 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from grader.core.errors import SandboxError
 from grader.sandbox.docker.container import LABEL, LABEL_RUN_DIR, RUN_DIR_PREFIX, _remove
+from grader.sandbox.docker.engine import ENGINE_ERRORS, connect
+
+log = logging.getLogger(__name__)
 
 
 def prune(*, client: Any, everything: bool = False) -> list[str]:
@@ -49,3 +54,23 @@ def _orphaned(labels: dict[str, str]) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def remove_owned_by(pid: int) -> list[str]:
+    """Remove the sandbox containers that process ``pid`` of this host started (a grading
+    worker that was killed); returns their names. Never raises: Docker may be gone too."""
+    try:
+        client = connect(timeout=10)
+    except SandboxError:
+        return []
+    labels = [LABEL, f"dl-grader.pid={pid}", f"dl-grader.host={socket.gethostname()}"]
+    removed = []
+    try:
+        for container in client.containers.list(all=True, filters={"label": labels}):
+            _remove(container)
+            removed.append(str(container.name))
+    except ENGINE_ERRORS as exc:
+        log.warning("could not list the sandbox containers of process %s: %s", pid, exc)
+    finally:
+        client.close()
+    return removed

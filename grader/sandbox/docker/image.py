@@ -52,7 +52,7 @@ RECIPE_VERSION = "1"
 
 LABEL_RUNTIME = "dl-grader.runtime"
 LABEL_RECIPE = "dl-grader.recipe"
-LABEL_FILES = "dl-grader.files"
+LABEL_FILES = "dl-grader.pipeline.files"
 LABEL_VARIANT = "dl-grader.variant"
 LABEL_STAGE = "dl-grader.stage"
 

@@ -1,0 +1,81 @@
+"""Processes of this host, as ``/proc`` sees them (Linux): children, sessions, orphaned kernels.
+
+Kernels run in their own sessions, so killing the process that started one does not kill it:
+a grading parent makes itself a child subreaper, and kernels orphaned by a dead worker become
+its children, which :func:`reap_orphans` kills.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from contextlib import suppress
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper(on: bool = True) -> bool:
+    """Orphaned descendants (kernels of a dead worker) become our children (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, session id) of ``pid``."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[1]), int(fields[3])
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid``."""
+    out = []
+    with suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                st = _stat(int(entry.name))
+                if st is not None and st[0] == pid:
+                    out.append(int(entry.name))
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group led by ``pid`` (a kernel's session) and ``pid`` itself."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    with suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def reap_orphans(exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """Kill and reap our children that lead their own session: orphaned kernels."""
+    me, killed = os.getpid(), []
+    for pid in children(me):
+        st = _stat(pid) if pid not in exclude else None
+        if st is not None and st[1] == pid:
+            kill_group(pid)
+            killed.append(pid)
+    for pid in killed:
+        with suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)
+    return killed
