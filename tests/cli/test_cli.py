@@ -258,20 +258,20 @@ def test_batch_output_shows_file_names_as_text() -> None:
     """A file named with escape sequences cleared the screen and printed a fake summary."""
     import io
 
-    from grader.commands import batch as batch_cli
-
     from grader.batch.runner import BatchSummary
+    from grader.cli import batch as batch_cli
+    from grader.cli import console
 
     screen = io.StringIO()
     summary = BatchSummary(
         total=1, ignored=["\x1bc\x1b[2J14 graded, 0 failed[/].txt"], grader_errors=["[/]x"]
     )
-    old = batch_cli.console
-    batch_cli.console = Console(file=screen, force_terminal=True, width=300)
+    old = console.out
+    console.out = Console(file=screen, force_terminal=True, width=300)
     try:
         batch_cli._print_run(summary)
     finally:
-        batch_cli.console = old
+        console.out = old
     shown = screen.getvalue()
     assert "\x1bc" not in shown and "\x1b[2J" not in shown
     assert "\\x1bc\\x1b[2J14 graded, 0 failed[/].txt" in shown and "[/]x" in shown

@@ -92,7 +92,7 @@ def test_rewritten_tests_are_cached_in_memory_and_no_pyc_is_trusted(
 
     from _pytest.assertion import rewrite
 
-    from grader.testing import run as run_module
+    from grader.pipeline.testrun import run as run_module
 
     root = _assignment(tmp_path, "cached")
     test = root / "tests" / "public" / "test_which.py"
