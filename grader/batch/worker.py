@@ -77,7 +77,7 @@ class Warm:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.spec: Assignment = load_assignment(config.assignment)
-        self.sandbox: Sandbox = make_sandbox(config.backend)
+        self.sandbox: Sandbox = make_sandbox(config.backend, many=True)
         self.store = Store(config.out)
         self.evaluators = Evaluators(self.spec)
 

@@ -16,11 +16,13 @@ class Backend(StrEnum):
     DOCKER = "docker"
 
 
-def make_sandbox(backend: Backend) -> Sandbox:
+def make_sandbox(backend: Backend, *, many: bool = False) -> Sandbox:
+    """``many``: the caller will start many kernels (a batch worker, validate), so the local
+    backend forks them from a zygote (``sandbox/forked.py``)."""
     if backend is Backend.LOCAL:
         from grader.sandbox.local import LocalSandbox
 
-        return LocalSandbox()
+        return LocalSandbox(zygote=many)
     from grader.sandbox.docker import DockerSandbox
 
     return DockerSandbox()

@@ -18,7 +18,7 @@ import sys
 MIB = 1024 * 1024
 
 
-def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     if "--" not in argv:
         raise SystemExit("usage: python -m grader.sandbox.launch [options] -- command ...")
     split = argv.index("--")
@@ -55,14 +55,20 @@ def _silence() -> None:
         os.dup2(devnull, fd)
 
 
-def main(argv: list[str]) -> None:
-    opts, command = _parse(argv)
+def enter(opts: argparse.Namespace) -> dict[str, str]:
+    """In the kernel's process, before any of its code: a session of its own, its folder,
+    silenced output, the limits; returns its environment. Also used by ``zygote.py``."""
     with contextlib.suppress(OSError):  # already a session leader: jupyter_client made one
         os.setsid()
     os.chdir(opts.cwd)
-    env = dict(item.split("=", 1) for item in opts.env)
     _silence()
     apply_limits(opts)
+    return dict(item.split("=", 1) for item in opts.env)
+
+
+def main(argv: list[str]) -> None:
+    opts, command = parse(argv)
+    env = enter(opts)
     os.execve(command[0], command, env)
 
 

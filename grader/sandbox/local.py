@@ -28,23 +28,46 @@ from grader.sandbox.base import (
     kernel_env,
     release,
 )
+from grader.sandbox.forked import Zygote, ZygoteKernelManager, startup_key
 
 
 class LocalSandbox:
     name = "local"
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable, *, zygote: bool = False) -> None:
+        """``zygote``: fork kernels from a process that has imported the kernel stack once
+        (``forked.py``), for owners that start many kernels (a batch worker, validate)."""
         self.python = python
+        self.zygote = zygote
+        self._zygotes: dict[tuple[tuple[str, str], ...], Zygote] = {}
 
     @contextmanager
     def kernel(self, request: KernelRequest) -> Iterator[Kernel]:
         for target, host in iter_mount_links(request):
             _copy_read_only(host, target)
-        km = CommandKernelManager(self.command(request))
+        argv = self.command(request)
+        km: CommandKernelManager = (
+            ZygoteKernelManager(argv, self._zygote_for(request))
+            if self.zygote
+            else CommandKernelManager(argv)
+        )
         try:
             yield Kernel(km)
         finally:
             _kill_group(km)
+
+    def _zygote_for(self, request: KernelRequest) -> Zygote:
+        env = kernel_env(request, home=str(request.workdir))
+        key = startup_key(env)
+        if key not in self._zygotes:
+            self._zygotes[key] = Zygote(self.python, env)
+        return self._zygotes[key]
+
+    def close(self) -> None:
+        """End the zygotes (they also end with this process)."""
+        for zygote in self._zygotes.values():
+            zygote.close()
+        self._zygotes.clear()
 
     def command(self, request: KernelRequest) -> list[str]:
         limits = request.limits

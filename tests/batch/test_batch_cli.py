@@ -166,13 +166,7 @@ def test_a_second_batch_on_the_same_folder_is_refused(tmp_path: Path) -> None:
 
 
 def _kernels(pid: int) -> bool:
-    for child in descendants(pid):
-        try:
-            if b"ipykernel" in Path(f"/proc/{child}/cmdline").read_bytes():
-                return True
-        except OSError:
-            continue
-    return False
+    return any("ipykernel" in _cmdline(child) for child in descendants(pid))
 
 
 def _alive(pid: int) -> bool:
@@ -183,7 +177,10 @@ def _alive(pid: int) -> bool:
 
 
 def _cmdline(pid: int) -> str:
+    """The command line, and the name a kernel forked from a zygote is given."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        proc = Path(f"/proc/{pid}")
+        line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return f"{(proc / 'comm').read_text().strip()}: {line}"
     except OSError:
         return ""

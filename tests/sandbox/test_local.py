@@ -70,21 +70,26 @@ def _running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
+@pytest.fixture(scope="module", params=[False, True], ids=["exec", "zygote"])
+def probe(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Probe]:
+    """The same checks for a kernel exec'd by launch.py and one forked from a zygote."""
+    sandbox = LocalSandbox(zygote=request.param)
     public = tmp_path_factory.mktemp("public")
     (public / "numbers.csv").write_text("1,2,3\n")
     workdir = tmp_path_factory.mktemp("work")
-    request = KernelRequest(workdir=workdir, limits=LIMITS, mounts=(Mount(public, "data"),))
+    kernel = KernelRequest(workdir=workdir, limits=LIMITS, mounts=(Mount(public, "data"),))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
     names = ["env", "cwd", "limits", "data_files", "child", "kernel_pid", "big", "memory"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADER_TEST_SECRET", "must-not-leak")
-        with run_notebook(nb, sandbox=LocalSandbox(), request=request, setup_code="") as ex:
+        with run_notebook(nb, sandbox=sandbox, request=kernel, setup_code="") as ex:
             assert ex.outcome.completed and ex.cell_errors == (), ex.cell_errors
             with Bridge(ex.kernel.manager, timeout=30) as bridge:
                 values = {name: bridge.get(name) for name in names}
-    yield Probe(values, request, workdir)
+    sandbox.close()
+    yield Probe(values, kernel, workdir)
 
 
 def test_environment_is_scrubbed(probe: Probe) -> None:
@@ -135,7 +140,7 @@ def test_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     split = argv.index("--")
     assert argv[:3] == ["/opt/py/bin/python", "-I", "-S"]  # isolated: no site, no cwd
     assert Path(argv[3]) == Path(launch.__file__)
-    opts, command = launch._parse(argv[4:])
+    opts, command = launch.parse(argv[4:])
     assert command == argv[split + 1 :]
     assert command[:3] == ["/opt/py/bin/python", "-m", "ipykernel_launcher"]
     assert command[-2:] == ["-f", "{connection_file}"]
@@ -150,7 +155,7 @@ def test_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_launch_usage() -> None:
     with pytest.raises(SystemExit):
-        launch._parse(["--memory-mb", "1"])
+        launch.parse(["--memory-mb", "1"])
 
 
 def test_existing_mount_link_is_kept(tmp_path: Path) -> None:
