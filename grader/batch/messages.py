@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader.core.results import Status
+from grader.core.spec import Assignment
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Job:
     time_from: str = ""
     gpu: str | None = None
     attempt: int = 1
+    spec: Assignment | None = None
+    """The spec to grade this job under instead of the worker's (``grade validate``'s samples
+    with shorter limits); None for every job of a class."""
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -27,6 +29,7 @@ from grader.batch.messages import Died, Done, Job, Message, Shutdown, Stopped
 from grader.batch.worker import RECYCLE_AFTER, WorkerConfig, serve
 from grader.sandbox.choose import Backend, remove_kernels_of
 from grader.sandbox.processes import (
+    become_subreaper,
     children,
     kill_group,
     reap_orphans,
@@ -201,6 +204,33 @@ class Pool:
         except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
             pass
         return late
+
+
+@contextmanager
+def supervised() -> Iterator[None]:
+    """While a pool runs: kernels orphaned by a dead worker become our children (to reap), and
+    SIGTERM (a CI job cancelled, ``kill``) stops the run as Ctrl-C does."""
+    subreaper = become_subreaper(True)
+    previous = _stop_on_sigterm()
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if subreaper:
+            become_subreaper(False)
+
+
+def _stop_on_sigterm() -> signal.Handlers | Callable[..., object] | int | None:
+    """SIGTERM raises KeyboardInterrupt; returns the previous handler (None when not in the
+    main thread, where signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 def _checked(msg: object) -> Message:

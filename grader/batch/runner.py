@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +22,7 @@ from grader.batch.intake import Entry, read_class
 from grader.batch.lock import BatchLock
 from grader.batch.messages import Done, Job
 from grader.batch.plan import Plan, Refusal, make_plan, select
-from grader.batch.pool import Pool
+from grader.batch.pool import Pool, supervised
 from grader.batch.scheduler import Ending, Hooks, Limits, Scheduler
 from grader.batch.worker import RECYCLE_AFTER, WorkerConfig, grader_error, record_for
 from grader.core.errors import GraderError
@@ -35,7 +32,6 @@ from grader.core.spec import Assignment
 from grader.core.store import BatchInfo, Store
 from grader.core.verdict import Findings, build_result, decide
 from grader.sandbox.choose import Backend, make_sandbox
-from grader.sandbox.processes import become_subreaper
 
 
 @dataclass(frozen=True)
@@ -254,9 +250,7 @@ class _Batch:
             out=self.store.out,
             log=self.store.state() / "worker.log",
         )
-        subreaper = become_subreaper(True)
-        previous = _stop_on_sigterm()
-        try:
+        with supervised():
             pool = Pool(config, plan.workers, max_jobs=self.options.max_jobs_per_worker)
             hooks = Hooks(self._finished, self._fail, self._retried, self.emit)
             limits = Limits(
@@ -267,11 +261,6 @@ class _Batch:
                 pool, gpus=self.gpus, needs_gpu=self._needs_gpu, limits=limits, hooks=hooks
             )
             return scheduler.run(plan.jobs)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-            if subreaper:
-                become_subreaper(False)
 
     def _absorb(self, ending: Ending) -> None:
         self.summary.interrupted = ending.interrupted
@@ -333,18 +322,6 @@ class _Batch:
         """Keep a verdict the parent reached without a worker's result."""
         record = record_for(job, seconds, self.options.backend.value, sticky=sticky)
         self.store.save(job.student, result, record)
-
-
-def _stop_on_sigterm() -> signal.Handlers | Callable[..., object] | int | None:
-    """SIGTERM (a CI job cancelled, ``kill``) stops the batch like Ctrl-C does; returns the
-    previous handler (None when not in the main thread, where signals cannot be set)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, stop)
 
 
 def _docker_ready(*, gpu: bool) -> None:

@@ -135,10 +135,11 @@ def grade_job(
         artifacts=artifacts,
         evaluators=warm.evaluators,
     )
+    spec = job.spec or warm.spec
     try:
-        result = grade_submission(warm.spec, job.source, options=options)
+        result = grade_submission(spec, job.source, options=options)
     except Exception as exc:
-        result = grader_error(warm.spec, job.source, _describe(exc))
+        result = grader_error(spec, job.source, _describe(exc))
     if _stopping:
         return None
     seconds = time.monotonic() - started

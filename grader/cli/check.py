@@ -95,8 +95,19 @@ def _hard_stop() -> None:
 def validate(
     assignment: Annotated[str, typer.Argument(help="Assignment id, e.g. gd_backprop.")],
     backend: BackendOpt = Backend.LOCAL,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Notebooks graded at once, by the batch's workers; default: as `grade batch` "
+            "would (cores, memory); 1: one after another in this process.",
+        ),
+    ] = None,
 ) -> None:
     """Check an assignment: reference gets full marks, template ~0, samples as declared."""
+    from grader.batch.many import in_parallel
     from grader.core.spec import find_assignment
     from grader.course.locate import course_root
     from grader.course.validate import validate_assignment
@@ -108,7 +119,10 @@ def validate(
         course = course_root()
         spec = find_assignment(assignment, course / "assignments")
         options = Options(sandbox=make_sandbox(backend), evaluators=Evaluators(spec))
-        checks = validate_assignment(spec, course=course, options=options, on_check=_progress)
+        many = None if jobs == 1 else in_parallel(backend, jobs)
+        checks = validate_assignment(
+            spec, course=course, options=options, on_check=_progress, grade_many=many
+        )
     console.out.print(_checks_table(spec.id, checks))
     leave(ExitCode.OK if all(c.ok for c in checks) else ExitCode.NOT_GOOD)
 

@@ -4,13 +4,14 @@ its template gets (near) nothing, and every sample submission gets the outcome i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from grader.core.results import GradeResult, Status
 from grader.core.spec import Assignment
-from grader.course.expectations import load_expectation, mismatches
+from grader.course.expectations import Expectation, load_expectation, mismatches
 from grader.course.locate import reference_solution, samples
 from grader.pipeline.grading import Options, grade_submission
 from grader.pipeline.testrun.run import run_tests
@@ -26,30 +27,85 @@ class Check:
     detail: str
 
 
+GradeMany = Callable[[Sequence[tuple[Path, Assignment]], Callable[[int, GradeResult], None]], None]
+"""Grades ``(notebook, spec)`` pairs (in any order, in parallel if it likes) and calls back with
+each one's index and result: ``grader.batch.many.in_parallel`` is one, on the batch's workers."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A notebook validate grades, the spec it is graded under, and its judge."""
+
+    name: str
+    path: Path
+    spec: Assignment
+    judge: Callable[[GradeResult], str]
+    """The problem with a result, or "" when it is as declared."""
+
+
 def validate_assignment(
     spec: Assignment,
     *,
     course: Path,
     options: Options,
     on_check: Callable[[Check], None] | None = None,
+    grade_many: GradeMany | None = None,
 ) -> list[Check]:
-    out = []
-    for check in _checks(spec, course, options):
-        out.append(check)
-        if on_check:
-            on_check(check)
-    return out
+    """The checks in order; ``on_check`` hears each as it is known. The notebooks are graded
+    one after another with ``options`` unless ``grade_many`` is given."""
+    say = on_check or (lambda check: None)
+    layout = points_layout(spec)
+    say(layout)
+    entries = _entries(spec, course)
+    targets = [e for e in entries if isinstance(e, _Target)]
+    for entry in entries:
+        if isinstance(entry, Check):
+            say(entry)
+    judged: dict[int, Check] = {}
+
+    def judge(index: int, result: GradeResult) -> None:
+        t = targets[index]
+        problem = t.judge(result)
+        judged[index] = Check(t.name, not problem, problem or _summary(result))
+        say(judged[index])
+
+    pairs = [(t.path, t.spec) for t in targets]
+    if grade_many is None:
+        full = Options(**{**options.__dict__, "hidden": True})
+        for index, (path, target_spec) in enumerate(pairs):
+            judge(index, grade_submission(target_spec, path, options=full))
+    else:
+        grade_many(pairs, judge)
+    ungraded = {i: Check(t.name, False, "not graded") for i, t in enumerate(targets)}
+    checks = {id(t): judged.get(i, ungraded[i]) for i, t in enumerate(targets)}
+    return [layout, *(e if isinstance(e, Check) else checks[id(e)] for e in entries)]
 
 
-def _checks(spec: Assignment, course: Path, options: Options) -> Iterator[Check]:
-    yield points_layout(spec)
-    full = Options(**{**options.__dict__, "hidden": True})
-    ref = reference_solution(course, spec.id)
-    yield _graded_check("reference solution gets full marks", spec, ref, full, _full_marks)
-    template = spec.path("template.ipynb")
-    yield _graded_check("template gets (near) zero", spec, template, full, _near_zero)
+def _entries(spec: Assignment, course: Path) -> list[_Target | Check]:
+    """What to grade, in order; a notebook that is missing is a failed check at once."""
+    wanted = [
+        (
+            "reference solution gets full marks",
+            reference_solution(course, spec.id),
+            spec,
+            partial(_full_marks, spec),
+        ),
+        ("template gets (near) zero", spec.path("template.ipynb"), spec, partial(_near_zero, spec)),
+    ]
     for folder in samples(course, spec.id):
-        yield _sample(spec, folder, full)
+        expected = load_expectation(folder)
+        judge = partial(_as_declared, expected)
+        wanted.append((f"sample '{folder.name}'", folder, _sample_spec(spec, expected), judge))
+    return [
+        _Target(name, path, target_spec, check)
+        if path.exists()
+        else Check(name, False, f"{path} is missing")
+        for name, path, target_spec, check in wanted
+    ]
+
+
+def _summary(result: GradeResult) -> str:
+    return f"{result.status.value}, {result.points:g}/{result.max_points:g}"
 
 
 def points_layout(spec: Assignment) -> Check:
@@ -75,20 +131,6 @@ def points_layout(spec: Assignment) -> Check:
     return Check("tests and points are consistent", not problems, detail)
 
 
-def _graded_check(
-    name: str,
-    spec: Assignment,
-    path: Path,
-    options: Options,
-    judge: Callable[[Assignment, GradeResult], str],
-) -> Check:
-    if not path.exists():
-        return Check(name, False, f"{path} is missing")
-    result = grade_submission(spec, path, options=options)
-    problem = judge(spec, result)
-    return Check(name, not problem, problem or f"{result.points:g}/{result.max_points:g}")
-
-
 def _full_marks(spec: Assignment, r: GradeResult) -> str:
     if r.status is not Status.GRADED or r.points < spec.max_points - 1e-6:
         failed = [t.id for t in r.tests if t.points < t.max_points]
@@ -105,17 +147,18 @@ def _near_zero(spec: Assignment, r: GradeResult) -> str:
     return ""
 
 
-def _sample(spec: Assignment, folder: Path, options: Options) -> Check:
-    expected = load_expectation(folder)
-    if expected.cell_timeout is not None:
-        limits = spec.resources.model_copy(
-            update={
-                "cell_timeout": expected.cell_timeout,
-                "total_timeout": min(spec.resources.total_timeout, 3 * expected.cell_timeout),
-            }
-        )
-        spec = spec.model_copy(update={"resources": limits})
-    result = grade_submission(spec, folder, options=options)
-    problems = mismatches(result, expected)
-    summary = f"{result.status.value}, {result.points:g}/{result.max_points:g}"
-    return Check(f"sample '{folder.name}'", not problems, "; ".join(problems) or summary)
+def _sample_spec(spec: Assignment, expected: Expectation) -> Assignment:
+    """The spec a sample is graded under: with its own, shorter, time limits if it has them."""
+    if expected.cell_timeout is None:
+        return spec
+    limits = spec.resources.model_copy(
+        update={
+            "cell_timeout": expected.cell_timeout,
+            "total_timeout": min(spec.resources.total_timeout, 3 * expected.cell_timeout),
+        }
+    )
+    return spec.model_copy(update={"resources": limits})
+
+
+def _as_declared(expected: Expectation, result: GradeResult) -> str:
+    return "; ".join(mismatches(result, expected))

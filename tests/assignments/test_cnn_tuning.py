@@ -15,6 +15,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
+from grader.batch.many import in_parallel
 from grader.core.errors import MissingName
 from grader.core.spec import Assignment, load_assignment
 from grader.course.validate import points_layout, validate_assignment
@@ -27,6 +28,7 @@ from grader.pipeline.intake import intake
 from grader.pipeline.testrun.run import run_tests
 from grader.pipeline.workdir import prepare
 from grader.sandbox.base import KernelRequest, Mount
+from grader.sandbox.choose import Backend
 from grader.sandbox.local import LocalSandbox
 from grader.testing import parameter_count, parameters_by_layer
 
@@ -303,7 +305,8 @@ def test_reference_count_through_the_bridge(spec: Assignment, tmp_path: Path) ->
 def test_grade_validate_passes(spec: Assignment, tmp_path: Path) -> None:
     """Reference full marks, template near zero, every sample as its expected.toml says."""
     options = Options(sandbox=LocalSandbox(), artifacts=tmp_path / "artifacts")
-    checks = validate_assignment(spec, course=REPO, options=options)
+    many = in_parallel(Backend.LOCAL, jobs=2)
+    checks = validate_assignment(spec, course=REPO, options=options, grade_many=many)
     failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     assert not failed, failed
     assert len(checks) == 3 + 8
@@ -331,7 +334,8 @@ def test_grade_validate_passes_under_docker(spec: Assignment, tmp_path: Path) ->
             raise
         pytest.skip(f"no Docker engine or runtime image: {exc}")
     options = Options(sandbox=DockerSandbox(), artifacts=tmp_path / "artifacts")
-    checks = validate_assignment(spec, course=REPO, options=options)
+    many = in_parallel(Backend.DOCKER, jobs=2)
+    checks = validate_assignment(spec, course=REPO, options=options, grade_many=many)
     failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     assert not failed, failed
     assert len(checks) == 3 + 8

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from grader.batch.many import in_parallel
 from grader.cli import app
 from grader.core.spec import find_assignment
 from grader.course.validate import validate_assignment
 from grader.pipeline.grading import Options
+from grader.sandbox.choose import Backend
 from grader.sandbox.local import LocalSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +25,12 @@ def _course(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_validate_gd_backprop_passes() -> None:
     spec = find_assignment("gd_backprop", ROOT / "assignments")
-    checks = validate_assignment(spec, course=ROOT, options=Options(sandbox=LocalSandbox()))
+    checks = validate_assignment(
+        spec,
+        course=ROOT,
+        options=Options(sandbox=LocalSandbox()),
+        grade_many=in_parallel(Backend.LOCAL, jobs=2),
+    )
     failed = [(c.name, c.detail) for c in checks if not c.ok]
     assert not failed
     names = {c.name for c in checks}
@@ -44,14 +51,19 @@ def test_check_reference_shows_full_public_marks() -> None:
 @pytest.mark.docker
 def test_validate_gd_backprop_passes_under_docker() -> None:
     from grader.core.errors import SandboxError
-    from grader.sandbox.choose import Backend, make_sandbox
+    from grader.sandbox.choose import make_sandbox
     from grader.sandbox.docker import connect
 
     try:
         connect(timeout=10).close()
         sandbox = make_sandbox(Backend.DOCKER)
         spec = find_assignment("gd_backprop", ROOT / "assignments")
-        checks = validate_assignment(spec, course=ROOT, options=Options(sandbox=sandbox))
+        checks = validate_assignment(
+            spec,
+            course=ROOT,
+            options=Options(sandbox=sandbox),
+            grade_many=in_parallel(Backend.DOCKER, jobs=2),
+        )
     except SandboxError as exc:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             raise

@@ -107,13 +107,21 @@ def _course_for_validate(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
 def test_validate(
-    run: Invoke, course: Path, notebooks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run: Invoke,
+    course: Path,
+    notebooks: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    jobs: str,
 ) -> None:
+    """In this process, and on two batch workers (each sample judged by its own declaration,
+    the infinite loop under its own one-second limit)."""
     root = _course_for_validate(tmp_path / "course", course, notebooks)
     monkeypatch.delenv("GRADER_COURSE")
     monkeypatch.chdir(root)
-    result = run("validate", "tiny")
+    result = run("validate", "tiny", "-j", jobs)
     assert result.exit_code == 0, result.output
     for name in (
         "reference solution",
@@ -124,6 +132,19 @@ def test_validate(
         "tests and points",
     ):
         assert name in result.output
+
+
+@pytest.mark.slow
+def test_parallel_validate_reports_a_sample_that_is_not_as_declared(
+    run: Invoke, course: Path, notebooks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _course_for_validate(tmp_path / "course", course, notebooks)
+    declared = root / "student_submissions" / "tiny" / "broken" / "expected.toml"
+    declared.write_text('status = "timeout"\n', encoding="utf-8")
+    monkeypatch.setenv("GRADER_COURSE", str(root))
+    result = run("validate", "tiny", "-j", "2")
+    assert result.exit_code == 1, result.output
+    assert "status graded (expected timeout)" in result.output
 
 
 def test_validate_reports_a_missing_reference(
