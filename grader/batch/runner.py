@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 from grader.batch.cache import assignment_fingerprint, cache_key, submission_digest
+from grader.batch.cluster import ClusterOptions, RayScheduler, connect, slots
+from grader.batch.engines import Engine
 from grader.batch.events import GRADED_STATUSES, EventHook, Finished, Outcome, Planned, ignore
 from grader.batch.gpus import GpuSlots
 from grader.batch.intake import Entry, read_class
@@ -55,6 +57,9 @@ class BatchOptions:
     its submission recorded as a grader error; None = :func:`default_worker_memory`."""
     retry_errors: bool = False
     """Regrade stored grader errors that a rerun otherwise keeps (stalls)."""
+    engine: Engine = Engine.LOCAL
+    address: str | None = None
+    """The Ray cluster's ``HOST:PORT`` (``engine`` RAY)."""
 
 
 @dataclass
@@ -145,7 +150,8 @@ class _Batch:
         for refusal in plan.refused:
             self._refuse(refusal)
         if plan.jobs:
-            self._preflight()
+            if self._cluster is None:
+                self._preflight()  # on a cluster, `grade doctor --engine ray` checks the nodes
             self._absorb(self._schedule(plan))
         self.summary.seconds = time.monotonic() - self.started
         return self.summary
@@ -178,6 +184,8 @@ class _Batch:
         return plan
 
     def _workers(self) -> int:
+        if self._cluster is not None:
+            return slots(connect(self._cluster.address), self.spec, self._cluster)
         workers = self.options.jobs or default_workers(self.spec)
         return min(workers, self.gpus.capacity) if self._needs_gpu else workers
 
@@ -185,6 +193,23 @@ class _Batch:
     def _needs_gpu(self) -> bool:
         """GPUs were given and the spec may use one: each submission holds a GPU slot."""
         return self.spec.resources.gpu != "none" and self.gpus.capacity > 0
+
+    @property
+    def _cluster(self) -> ClusterOptions | None:
+        """With ``--engine ray``: GPUs are the nodes' own, ``--gpus`` only says to use them."""
+        if self.options.engine is not Engine.RAY:
+            return None
+        if not self.options.address:
+            raise GraderError(
+                "--engine ray needs the cluster's address", hint="--address HOST:PORT"
+            )
+        return ClusterOptions(
+            address=self.options.address,
+            backend=self.options.backend,
+            hidden=self.options.hidden,
+            per_gpu=self.options.per_gpu,
+            gpus=self.spec.resources.gpu != "none" and bool(self.options.gpus),
+        )
 
     def _key(self, entry: Entry, fingerprint: str) -> str:
         if entry.refused is not None or entry.source is None:
@@ -243,6 +268,18 @@ class _Batch:
 
     # ------------------------------------------------------------------ run
     def _schedule(self, plan: Plan) -> Ending:
+        hooks = Hooks(self._finished, self._fail, self._retried, self.emit)
+        limits = Limits(
+            seconds=self.options.hard_timeout or hard_limit(self.spec),
+            memory_mb=self.options.worker_memory_mb or default_worker_memory(self.spec),
+        )
+        cluster = self._cluster
+        if cluster is not None:
+            with supervised():  # for SIGTERM: the kernels run on the nodes
+                ray = RayScheduler(
+                    self.spec, cluster=cluster, limits=limits, hooks=hooks, store=self.store
+                )
+                return ray.run(plan.jobs)
         config = WorkerConfig(
             assignment=self.spec.root,
             backend=self.options.backend,
@@ -252,11 +289,6 @@ class _Batch:
         )
         with supervised():
             pool = Pool(config, plan.workers, max_jobs=self.options.max_jobs_per_worker)
-            hooks = Hooks(self._finished, self._fail, self._retried, self.emit)
-            limits = Limits(
-                seconds=self.options.hard_timeout or hard_limit(self.spec),
-                memory_mb=self.options.worker_memory_mb or default_worker_memory(self.spec),
-            )
             scheduler = Scheduler(
                 pool, gpus=self.gpus, needs_gpu=self._needs_gpu, limits=limits, hooks=hooks
             )

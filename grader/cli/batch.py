@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
+from grader.batch.engines import Engine
 from grader.cli import console
 from grader.cli.exits import ExitCode, fail, leave, reported
 from grader.core.errors import GraderError
@@ -51,7 +52,11 @@ def batch(
         ),
     ] = Backend.DOCKER,
     gpus: Annotated[
-        str | None, typer.Option(help="GPUs to hand to submissions that may use them, e.g. 0,1.")
+        str | None,
+        typer.Option(
+            help="GPUs to hand to submissions that may use them, e.g. 0,1 (with --engine ray: "
+            "`all`, the nodes' own GPUs)."
+        ),
     ] = None,
     per_gpu: Annotated[
         int, typer.Option("--per-gpu", min=1, help="Submissions at a time on one GPU.")
@@ -76,6 +81,14 @@ def batch(
             "--retry-errors", help="Regrade stored grader errors (stalls are kept otherwise)."
         ),
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(help="Where jobs run: worker processes here, or the nodes of a Ray cluster."),
+    ] = Engine.LOCAL,
+    address: Annotated[
+        str | None,
+        typer.Option(help="The Ray cluster's HOST:PORT (with --engine ray)."),
+    ] = None,
     worker_memory: Annotated[
         int | None,
         typer.Option(
@@ -105,6 +118,8 @@ def batch(
             per_gpu=per_gpu,
             retry_errors=retry_errors,
             worker_memory_mb=worker_memory,
+            engine=engine,
+            address=address,
         )
         with BatchProgress(console.out) as progress:
             summary = run_batch(spec, submissions, out=out, options=options, on_event=progress)

@@ -15,8 +15,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from grader.batch.engines import Engine
 from grader.cli import console
 from grader.cli.exits import ExitCode, leave, reported
+from grader.core.errors import GraderError
+from grader.sandbox.choose import Backend
 
 if TYPE_CHECKING:
     from grader.sandbox.docker.doctor import Check
@@ -101,17 +104,40 @@ def prune(
 
 def doctor(
     gpu: Annotated[bool, typer.Option("--gpu", help="GPUs are required too.")] = False,
+    engine: Annotated[
+        Engine, typer.Option(help="ray: run the checks on every node of the cluster.")
+    ] = Engine.LOCAL,
+    address: Annotated[
+        str | None, typer.Option(help="The Ray cluster's HOST:PORT (with --engine ray).")
+    ] = None,
+    backend: Annotated[
+        Backend, typer.Option(help="The sandbox the nodes grade in (with --engine ray).")
+    ] = Backend.DOCKER,
 ) -> None:
     """Check Docker, the runtime image and GPUs; print how to fix what is missing."""
     from grader.sandbox.docker.doctor import failed, run_checks
 
+    if engine is Engine.RAY:
+        from grader.batch.cluster import check_nodes
+
+        with reported():
+            if not address:
+                raise GraderError(
+                    "--engine ray needs the cluster's address", hint="--address HOST:PORT"
+                )
+            nodes = check_nodes(address, backend=backend, require_gpu=gpu)
+        for name, checks in nodes.items():
+            console.out.print(_table(checks, title=f"grade doctor: node {name}"))
+        bad = not nodes or any(failed(checks) for checks in nodes.values())
+        console.out.print(f"{len(nodes)} node(s) checked", highlight=False)
+        leave(ExitCode.NOT_GOOD if bad else ExitCode.OK)
     checks = run_checks(require_gpu=gpu)
     console.out.print(_table(checks))
     leave(ExitCode.NOT_GOOD if failed(checks) else ExitCode.OK)
 
 
-def _table(checks: list[Check]) -> Table:
-    table = Table(title="grade doctor", show_lines=False)
+def _table(checks: list[Check], *, title: str = "grade doctor") -> Table:
+    table = Table(title=title, show_lines=False)
     for column in ("", "check", "found", "fix"):
         table.add_column(column)
     for check in checks:

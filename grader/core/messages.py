@@ -262,6 +262,10 @@ class Verdicts:
         "its worker process died twice (exit code {code})",
         "процесс проверки дважды завершился аварийно (код {code})",
     )
+    task_lost = Phrase(
+        "it was sent to a cluster node twice and neither finished it ({detail})",
+        "работа дважды отправлялась на узел кластера, и ни один её не проверил ({detail})",
+    )
     over_memory = Phrase(
         "grading used more than {mib} MiB on the host and was stopped",
         "проверка заняла больше {mib} МиБ памяти на сервере и была остановлена",
