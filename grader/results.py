@@ -50,6 +50,11 @@ class TestResult(_Frozen):
     points: float
     max_points: float
     message: str = Field("", description="Why it failed; for hidden tests only the hint.")
+    detail: str = Field(
+        "",
+        description="A failed hidden test's own message, for instructors only: never show it "
+        "to a student (it may hold hidden values).",
+    )
 
 
 class AnswerResult(_Frozen):

@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import GradeResult, Outcome, Status
+from grader.results import GradeResult, Outcome, Status, TestResult
 
 _STYLE = {
     Outcome.PASSED: "green",
@@ -52,9 +52,18 @@ def _tests_table(r: GradeResult) -> Table:
             name,
             Text(t.outcome.value, style=_STYLE[t.outcome]),
             f"{t.points:g}/{t.max_points:g}",
-            t.message[:400],
+            _details(t),
         )
     return table
+
+
+def _details(t: TestResult) -> Text:
+    """The whole message (a hint is never cut); a hidden test's own message below it, which
+    only an instructor's run has."""
+    text = Text(t.message)
+    if t.detail:
+        text.append(f"\n[instructor] {t.detail}", style="dim")
+    return text
 
 
 def _answers_table(r: GradeResult) -> Table:
