@@ -227,15 +227,26 @@ class Handle:
         req = {"op": "state_dict", "handle": self.ref.id}
         return _as_arrays(self._bridge._request(req, f"{self._owner}.state_dict()"))
 
-    def arrays(self, *, max_items: int = 256, max_elements: int = 1_000_000) -> dict[str, Any]:
-        """The float arrays and numbers the object holds, at most ``max_items``, each of at most
-        ``max_elements`` (bigger ones are left out), by path: ``coefs_[0]``, ``layers[1].W``,
-        ``params['W1']``. Found in attributes, lists, tuples, dicts and the notebook's own objects,
-        4 levels deep; an array reachable twice is listed once."""
-        req = {"op": "arrays", "handle": self.ref.id, "max_items": max_items}
-        pairs = self._bridge._request(
-            {**req, "max_elements": max_elements}, f"{self._owner} arrays"
-        )
+    def arrays(
+        self,
+        *,
+        max_items: int = 256,
+        max_elements: int = 1_000_000,
+        shapes: list[tuple[int, ...]] | None = None,
+        names: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The float arrays and numbers the object holds, by path (``coefs_[0]``,
+        ``layers[1].W``, ``params['W1']``): found in attributes, lists, tuples, dicts and the
+        notebook's own objects, 4 levels deep, breadth first; an array reachable twice is listed
+        once. Only those of at most ``max_elements`` elements, of one of ``shapes`` and named in
+        ``names`` (when given), at most ``max_items``."""
+        req: dict[str, Any] = {"op": "arrays", "handle": self.ref.id, "max_items": max_items}
+        req["max_elements"] = max_elements
+        if shapes is not None:
+            req["shapes"] = [list(s) for s in shapes]
+        if names is not None:
+            req["names"] = list(names)
+        pairs = self._bridge._request(req, f"{self._owner} arrays")
         if not isinstance(pairs, list) or not all(_is_named_array(p) for p in pairs):
             raise PayloadRejected("arrays did not return (name, array) pairs")
         return {str(name): value for name, value in pairs}

@@ -210,11 +210,7 @@ def _op(req: dict[str, Any]) -> Any:
     if op == "state_dict":
         return _state_dict(obj)
     if op == "arrays":
-        return [
-            [name, _npy(value)]
-            for name, _, _, value in _walk(obj, req["max_items"])
-            if _size(value) <= req["max_elements"]
-        ]
+        return _arrays(obj, req)
     if op == "put":
         return _put(obj, req["path"], decode(req["value"]))
     if op in ("call", "new", "profile"):
@@ -279,30 +275,50 @@ def _children(value: Any) -> list[tuple[str, Any, Any]]:
     return []
 
 
-def _walk(obj: Any, max_items: int, depth: int = 4) -> list[tuple[str, Any, Any, Any]]:
-    """Float arrays and float numbers reachable from ``obj``: (name, parent, key, value), each
-    array once (the first path to it), in a stable order."""
+def _walk(
+    obj: Any, keep: Any, max_items: int, max_nodes: int = 20_000, depth: int = 4
+) -> list[tuple[str, Any, Any, Any]]:
+    """Float arrays and float numbers reachable from ``obj`` for which ``keep(name, value)``:
+    (name, parent, key, value), breadth first, each array once (by its first path); at most
+    ``max_items`` of them, after looking at ``max_nodes`` values at most."""
+    from collections import deque
+
     found: list[tuple[str, Any, Any, Any]] = []
     seen = {id(obj)}
-    todo = [(name.lstrip("."), obj, key, child, 1) for name, key, child in _children(obj)]
-    while todo and len(found) < max_items:
-        name, parent, key, value, level = todo.pop(0)
+    todo = deque((name.lstrip("."), obj, key, child, 1) for name, key, child in _children(obj))
+    while todo and len(found) < max_items and max_nodes > 0:
+        max_nodes -= 1
+        name, parent, key, value, level = todo.popleft()
         if _is_float(value):
             if id(value) not in seen or isinstance(value, float):
                 seen.add(id(value))
-                found.append((name, parent, key, value))
+                if keep(name, value):
+                    found.append((name, parent, key, value))
         elif level < depth and id(value) not in seen:
             seen.add(id(value))
-            todo += [(name + step, value, k, v, level + 1) for step, k, v in _children(value)]
+            todo.extend((name + step, value, k, v, level + 1) for step, k, v in _children(value))
     return found
+
+
+def _arrays(obj: Any, req: dict[str, Any]) -> list[list[Any]]:
+    shapes = req.get("shapes")
+    names = req.get("names")
+    allowed = None if shapes is None else {tuple(s) for s in shapes}
+
+    def keep(name: str, value: Any) -> bool:
+        return (
+            _size(value) <= req["max_elements"]
+            and (allowed is None or tuple(getattr(value, "shape", ())) in allowed)
+            and (names is None or name in names)
+        )
+
+    return [[name, _npy(value)] for name, _, _, value in _walk(obj, keep, req["max_items"])]
 
 
 def _put(obj: Any, name: str, value: Any) -> None:
     """Write ``value`` into the float array or number ``name`` of ``obj``: arrays in place (so
     every reference to them sees it), numbers by assignment."""
-    for found, parent, key, current in _walk(obj, 4096):
-        if found != name:
-            continue
+    for _, parent, key, current in _walk(obj, lambda found, _: found == name, 1):
         if type(current).__name__ in ("ndarray", "matrix"):
             sys.modules["numpy"].copyto(current, value)
         elif isinstance(parent, (list, dict)):

@@ -120,6 +120,13 @@ class Net:
             self.predict(X)
 
 
+class Crowd:
+    def __init__(self):
+        self.snapshots = [np.zeros(1) for _ in range(5000)]
+        self.nested = [[[[1.0] * 50] * 50] * 50]
+        self.weights = np.ones((2, 2))
+
+
 def draws():
     return [float(np.random.rand()), float(np.random.default_rng().random())]
 """,
@@ -367,6 +374,16 @@ def test_arrays_finds_weights_wherever_they_are(nb: Bridge) -> None:
     assert list(found) == ["first", "b_out", "params['b1']", "layers[1].W"]
     assert found["first"].shape == (2, 3) and found["b_out"].shape == ()
     assert "big" in nb.new("Net").arrays(max_elements=10_000)
+    assert list(nb.new("Net").arrays(shapes=[(3,), ()])) == ["b_out", "params['b1']"]
+    assert list(nb.new("Net").arrays(names=["layers[1].W", "nosuch"])) == ["layers[1].W"]
+
+
+def test_arrays_stays_bounded_on_a_crowded_object(nb: Bridge) -> None:
+    crowd = nb.new("Crowd")
+    started = time.monotonic()
+    found = crowd.arrays(max_items=10)
+    assert len(found) == 10 and time.monotonic() - started < 10
+    assert list(crowd.arrays(shapes=[(2, 2)])) == ["weights"]  # found past the crowd
 
 
 def test_put_writes_in_place(nb: Bridge) -> None:
