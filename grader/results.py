@@ -127,6 +127,11 @@ class GradeResult(_Frozen):
     def needs_review(self) -> bool:
         return any(a.needs_review for a in self.answers)
 
+    def for_students(self) -> GradeResult:
+        """This result without what only instructors may read (hidden tests' ``detail``)."""
+        tests = [t.model_copy(update={"detail": ""}) for t in self.tests]
+        return self.model_copy(update={"tests": tests})
+
     def write(self, path: Path) -> None:
         """Write atomically as JSON (a reader never sees half a file)."""
         tmp = path.with_suffix(path.suffix + ".tmp")
