@@ -97,11 +97,9 @@ class MissingName(BridgeError):
     ) -> None:
         owner, _, attr = name.rpartition(".") if on_object else ("", "", name)
         others = [t for t in (tried or []) if t != attr]
-        what = (
-            f"{owner} has no attribute or method '{attr}'"
-            if on_object
-            else (f"the notebook does not define '{name}'")
-        )
+        what = f"the notebook does not define '{name}'"
+        if on_object:
+            what = f"{owner} has no attribute or method '{attr}'"
         if others:
             what += f" (nor {', '.join(repr(t) for t in others)})"
         public = [d for d in defined if not d.startswith("_")] or defined
