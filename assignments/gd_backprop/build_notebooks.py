@@ -452,6 +452,18 @@ PARTIAL_PART2 = REF_PART2.replace(
     "                delta = (delta @ self.coefs_[k].T) * (activations[k] > 0)\n",
     "                delta = delta @ self.coefs_[k].T\n",
 )
+# the output layer's δ is never carried back: every layer's step uses it (numpy broadcasts the
+# (fan_in, 1) gradient over the (fan_in, fan_out) weights, so nothing fails)
+NO_HIDDEN_DELTAS_PART2 = REF_PART2.replace(
+    "            if k > 0:\n"
+    "                # назад через W_k и ReLU: производная ReLU = 1 там, где a_k > 0\n"
+    "                delta = (delta @ self.coefs_[k].T) * (activations[k] > 0)\n",
+    "",
+)
+# δ already holds 1/n: averaging it over the batch again makes bias steps n times too short
+BIAS_MEAN_PART2 = REF_PART2.replace(
+    "grad_intercepts[k] = delta.sum(axis=0)", "grad_intercepts[k] = delta.mean(axis=0)"
+)
 # a forgotten colon in the MLP cell: the whole cell fails to parse
 SYNTAX_PART2 = REF_PART2.replace("    def train(self, X, y):\n", "    def train(self, X, y)\n")
 INFINITE_LOOP = """\
@@ -561,8 +573,8 @@ def samples() -> dict[str, list[tuple[str, str]]]:
             try2=in_api(PART2_TRY, method="fit", iters="n_iter"),
             **mlp_bug,
         ),
-        "mlp_fails_no_hidden_deltas": template_cells(part2=v.NO_HIDDEN_DELTAS_MLP, **mlp_bug),
-        "mlp_fails_bias_gradient_mean": template_cells(part2=v.BIAS_MEAN_MLP, **mlp_bug),
+        "mlp_fails_no_hidden_deltas": template_cells(part2=NO_HIDDEN_DELTAS_PART2, **mlp_bug),
+        "mlp_fails_bias_gradient_mean": template_cells(part2=BIAS_MEAN_PART2, **mlp_bug),
         "mlp_fails_finite_differences": template_cells(part2=v.FINITE_DIFFERENCES_MLP, **mlp_bug),
         "partial_gd_only": template_cells(**{**reference, "part2": PARTIAL_PART2}),
         "forbidden_torch": template_cells(**reference, imports=FORBIDDEN_IMPORTS),
@@ -573,7 +585,8 @@ def samples() -> dict[str, list[tuple[str, str]]]:
 
 
 def main() -> None:
-    assert PARTIAL_PART2 != REF_PART2 and SYNTAX_PART2 != REF_PART2, "variant edits missed"
+    edited = (PARTIAL_PART2, SYNTAX_PART2, NO_HIDDEN_DELTAS_PART2, BIAS_MEAN_PART2)
+    assert all(text != REF_PART2 for text in edited), "variant edits missed"
     reference = dict(part1=REF_PART1, part2=REF_PART2, q1=REF_Q1, q2=REF_Q2)
     write_notebook(HERE / "template.ipynb", ID, template_cells())
     write_notebook(

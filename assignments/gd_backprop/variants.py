@@ -7,7 +7,9 @@ template (LinearRegressorGD, MLPRegressor with fit / n_iter / forward / backward
 Sigmoid, tanh and ReLU, MSE and 1/2·MSE, zero and random init (seeded, global or unseeded),
 bias as a vector, a column vector or a column of ones folded into the weights, weights stored
 (in, out) or transposed, in lists, dicts or layer objects, y kept as (n,) or reshaped to (n, 1),
-predict returning (n,) or (n, 1), fit returning self or None.
+predict returning (n,) or (n, 1), fit returning self or None. Bugs that are one edit of the
+reference solution (no ReLU mask, δ not carried back, bias gradient averaged) are made from it
+in build_notebooks.py.
 """
 
 from __future__ import annotations
@@ -324,82 +326,6 @@ WRONG_DERIVATIVE_MLP = LAST_YEAR_SIGMOID_MLP.replace(
     "                s = self.sigmoid(a)\n"
     "                delta = (delta @ self.weights[i].T) * s * (1 - s)\n",
 )
-
-# the output delta is never carried back: every layer's gradient uses it (numpy broadcasts)
-NO_HIDDEN_DELTAS_MLP = """\
-class MLPRegressor:
-    def __init__(self, hidden_layer_sizes=(100,), learning_rate=0.001, max_iter=10, random_state=0):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.random_state = random_state
-
-    def train(self, X, y):
-        rng = np.random.default_rng(self.random_state)
-        sizes = [X.shape[1], *self.hidden_layer_sizes, 1]
-        self.coefs_ = [rng.normal(0, np.sqrt(2 / m), (m, k)) for m, k in zip(sizes, sizes[1:])]
-        self.intercepts_ = [np.zeros(k) for k in sizes[1:]]
-        for _ in range(self.max_iter):
-            acts = self._forward(X)
-            delta = 2 * (acts[-1] - y.reshape(-1, 1)) / len(y)
-            for k in range(len(self.coefs_) - 1, -1, -1):
-                self.coefs_[k] = self.coefs_[k] - self.learning_rate * (acts[k].T @ delta)
-                self.intercepts_[k] = self.intercepts_[k] - self.learning_rate * delta.sum(0)
-        return self
-
-    def _forward(self, X):
-        acts = [X]
-        for k, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
-            z = acts[-1] @ W + b
-            acts.append(z if k == len(self.coefs_) - 1 else np.maximum(z, 0))
-        return acts
-
-    def predict(self, X):
-        return self._forward(X)[-1].ravel()
-"""
-
-# delta already carries 1/n; averaging it over the batch again divides bias steps by n
-BIAS_MEAN_MLP = """\
-class MLPRegressor:
-    def __init__(self, hidden_layer_sizes=(100,), learning_rate=0.001, max_iter=10, random_state=0):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.random_state = random_state
-
-    def train(self, X, y):
-        rng = np.random.default_rng(self.random_state)
-        sizes = [X.shape[1], *self.hidden_layer_sizes, 1]
-        self.coefs_ = [rng.normal(0, np.sqrt(2 / m), (m, k)) for m, k in zip(sizes, sizes[1:])]
-        self.intercepts_ = [np.zeros(k) for k in sizes[1:]]
-        for _ in range(self.max_iter):
-            gW, gb = self._backward(X, y)
-            for k in range(len(self.coefs_)):
-                self.coefs_[k] -= self.learning_rate * gW[k]
-                self.intercepts_[k] -= self.learning_rate * gb[k]
-        return self
-
-    def _forward(self, X):
-        acts = [X]
-        for k, (W, b) in enumerate(zip(self.coefs_, self.intercepts_)):
-            z = acts[-1] @ W + b
-            acts.append(z if k == len(self.coefs_) - 1 else np.maximum(z, 0))
-        return acts
-
-    def _backward(self, X, y):
-        acts = self._forward(X)
-        delta = 2 * (acts[-1] - y.reshape(-1, 1)) / len(y)
-        gW, gb = [None] * len(self.coefs_), [None] * len(self.coefs_)
-        for k in range(len(self.coefs_) - 1, -1, -1):
-            gW[k] = acts[k].T @ delta
-            gb[k] = delta.mean(axis=0)
-            if k:
-                delta = (delta @ self.coefs_[k].T) * (acts[k] > 0)
-        return gW, gb
-
-    def predict(self, X):
-        return self._forward(X)[-1].ravel()
-"""
 
 # gradients by central finite differences of the loss instead of backpropagation
 FINITE_DIFFERENCES_MLP = """\
