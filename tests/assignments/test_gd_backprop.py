@@ -57,6 +57,16 @@ def test_roles_cover_every_layout(helpers: ModuleType) -> None:
     assert helpers.parameter_count(D, SIZES) == 6 * 7 + 7 + 7 * 4 + 4 + 4 + 1
 
 
+def test_candidates_put_weights_before_copies_and_drop_lists_of_numbers(
+    helpers: ModuleType,
+) -> None:
+    held = {f"history[{i}]": np.zeros((6, 7)) for i in range(50)}
+    held |= {"W[0]": np.zeros((6, 7)), "W[1]": np.zeros((7, 4)), "b_out": np.zeros(())}
+    assert helpers.candidates(held)[:3] == ["b_out", "W[0]", "W[1]"]
+    floats = {f"data[{i}]": np.zeros(()) for i in range(20)} | {"W": np.zeros((6, 7))}
+    assert helpers.candidates(floats) == ["W"]
+
+
 def test_linear_step_tells_the_scale(helpers: ModuleType) -> None:
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
