@@ -1,0 +1,100 @@
+"""What an app assignment's tests get: the ``app`` fixture (HTTP to the running app, its
+output, a browser on its page, and a second app from the student's own image)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from grader.services.base import RunningService, ServiceHost, ServiceRequest
+from grader.services.browser import Visit, browser_page
+from grader.services.http import client
+from grader.services.proxy import loopback_proxy
+
+
+@dataclass
+class Clock:
+    """Seconds spent by kind of check (for the benchmark): http, browser, image."""
+
+    spent: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timing(self, kind: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.spent[kind] = self.spent.get(kind, 0.0) + time.monotonic() - started
+
+
+class App:
+    """A running app as the tests see it."""
+
+    def __init__(
+        self,
+        service: RunningService,
+        *,
+        host: ServiceHost,
+        request: ServiceRequest,
+        request_timeout: float,
+        clock: Clock | None = None,
+    ) -> None:
+        self.service = service
+        self.host = host
+        self.request_spec = request
+        self.clock = clock or Clock()
+        self._timeout = request_timeout
+        self.http: httpx.Client = client(service.socket, timeout=request_timeout)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        with self.clock.timing("http"):
+            return self.http.get(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        with self.clock.timing("http"):
+            return self.http.post(path, **kwargs)
+
+    def alive(self) -> bool:
+        return self.service.exited() is None
+
+    def logs(self) -> str:
+        return self.service.logs()
+
+    @contextmanager
+    def page(self, path: str = "/") -> Iterator[tuple[Any, Visit]]:
+        """A sandboxed browser tab on the app's page (see grader.services.browser)."""
+        with self.clock.timing("browser"), loopback_proxy(self.service.socket) as url:
+            with browser_page(url, timeout_s=self._timeout) as (page, visit):
+                page.goto(url + path, wait_until="load")
+                yield page, visit
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@dataclass(eq=False)
+class AppPlugin:
+    """Registered next to the grader's pytest plugin for app assignments."""
+
+    running: App | None
+
+    @pytest.fixture(scope="session")
+    def app(self) -> App:
+        if self.running is None:
+            pytest.skip("the app runs only at grading")
+        return self.running
+
+
+def artifact(folder: Path, name: str, data: bytes) -> Path:
+    """Save a picture for the feedback (a screenshot)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path

@@ -1,0 +1,99 @@
+"""Intake of a web-app submission: a folder (or zip) with the app's entry file, or a notebook
+that defines the app, copied into a fresh folder for the sandbox. Nothing here runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+from grader.errors import SubmissionError
+from grader.execute import skip_installs
+from grader.intake import _extract, read_notebook
+from grader.results import Status
+from grader.spec import Service
+
+SKIPPED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "__MACOSX", ".venv", "venv"}
+
+
+def intake_app(given: Path, service: Service, scratch: Path) -> tuple[Path, str]:
+    """(the sandbox's copy of the app, SHA-256 of its files) or a SubmissionError verdict."""
+    if not given.exists():
+        raise SubmissionError(f"{given} does not exist", status=Status.NOT_FOUND, hint="check it")
+    source = _extract(given, scratch) if zipfile.is_zipfile(given) else given
+    work = scratch / "app"
+    work.mkdir()
+    if source.is_dir():
+        _copy(_root(source, service.entry), work, service.max_submission_mb << 20)
+    elif source.suffix == ".py":
+        shutil.copyfile(source, work / service.entry)
+    elif source.suffix != ".ipynb":
+        raise SubmissionError(
+            f"{given.name} is neither an app folder, a .py file nor a notebook",
+            status=Status.NOT_FOUND,
+            hint=f"submit the folder that holds {service.entry}",
+        )
+    if not (work / service.entry).is_file():
+        _from_notebook(source, work, service.entry)
+    return work, _digest(work)
+
+
+def _root(folder: Path, entry: str) -> Path:
+    """The folder holding the entry file: the submission itself, or its single sub-folder."""
+    if (folder / entry).is_file():
+        return folder
+    inner = [p for p in folder.iterdir() if p.is_dir() and p.name not in SKIPPED_DIRS]
+    if len(inner) == 1 and (inner[0] / entry).is_file():
+        return inner[0]
+    return folder
+
+
+def _from_notebook(source: Path, work: Path, entry: str) -> None:
+    """The notebook's code cells, with installs and magics dropped, become the entry file."""
+    notebooks = [source] if source.is_file() else sorted(work.glob("*.ipynb"))
+    if not notebooks:
+        where = source.name
+        raise SubmissionError(
+            f"{where} has no {entry} and no notebook that defines the app",
+            status=Status.NOT_FOUND,
+            hint=f"put the app's code in {entry} (see the assignment's template)",
+        )
+    nb, _ = read_notebook(notebooks[0])
+    cells = [skip_installs(c.source) for c in nb.cells if c.cell_type == "code"]
+    lines = [
+        line
+        for cell in cells
+        for line in cell.splitlines()
+        if not line.lstrip().startswith(("%", "!"))
+    ]
+    (work / entry).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _copy(src: Path, dst: Path, budget: int) -> None:
+    """Regular files only (no symlinks, no devices), at most ``budget`` bytes in all."""
+    for root, dirs, files in os.walk(src, followlinks=False):
+        here = Path(root)
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not (here / d).is_symlink())
+        (dst / here.relative_to(src)).mkdir(parents=True, exist_ok=True)
+        for name in sorted(files):
+            path = here / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            budget -= path.stat().st_size
+            if budget < 0:
+                raise SubmissionError(
+                    f"the submission is larger than the limit at {path.relative_to(src)}",
+                    status=Status.INVALID_NOTEBOOK,
+                    hint="leave out data sets and large weights; see the assignment's limits",
+                )
+            shutil.copyfile(path, dst / path.relative_to(src))
+
+
+def _digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
