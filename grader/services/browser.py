@@ -126,7 +126,7 @@ def _profile(tmp: Path) -> tuple[Path, str]:
     return profile, str(wrapper)
 
 
-def _env(profile: Path) -> dict[str, str]:
+def _env(profile: Path) -> dict[str, str | float | bool]:
     return {
         "HOME": str(profile),
         "PATH": "/usr/bin:/bin",

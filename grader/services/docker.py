@@ -265,4 +265,3 @@ def _start(container: Any) -> None:
         container.start()
     except (DockerException, RequestException) as exc:
         raise SandboxError(f"the app container did not start: {exc}", hint=DOCTOR_HINT) from exc
-

@@ -70,10 +70,13 @@ class App:
     @contextmanager
     def page(self, path: str = "/") -> Iterator[tuple[Any, Visit]]:
         """A sandboxed browser tab on the app's page (see grader.services.browser)."""
-        with self.clock.timing("browser"), loopback_proxy(self.service.socket) as url:
-            with browser_page(url, timeout_s=self._timeout) as (page, visit):
-                page.goto(url + path, wait_until="load")
-                yield page, visit
+        with (
+            self.clock.timing("browser"),
+            loopback_proxy(self.service.socket) as url,
+            browser_page(url, timeout_s=self._timeout) as (page, visit),
+        ):
+            page.goto(url + path, wait_until="load")
+            yield page, visit
 
     def close(self) -> None:
         self.http.close()

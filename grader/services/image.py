@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -45,23 +46,22 @@ LABEL_EXTENSION = "dl-grader.extension"
 MAX_MODELS_BYTES = 4 * 1024**3
 
 DOCKERFILE = """\
-# An assignment's extension of the runtime image (made by grader.services.image).
+# An assignment's extension of the runtime image (made by grader.services.image). One stage:
+# the layer holds only the new and changed packages (and the wheels used, in /build).
 ARG BASE
-FROM ${BASE} AS build
+FROM ${BASE}
 USER root
-COPY requirements.txt constraints.txt /build/
+COPY requirements.txt /build/requirements.txt
 COPY wheels/ /build/wheels/
 RUN set -eu; \\
     /opt/venv/bin/python -m ensurepip >/dev/null 2>&1 || true; \\
     if ls /build/wheels/*.whl >/dev/null 2>&1; then \\
         src="--no-index --find-links /build/wheels"; else src=""; fi; \\
     /opt/venv/bin/python -m pip install --no-cache-dir --disable-pip-version-check $src \\
-        --prefix /ext -c /build/constraints.txt -r /build/requirements.txt; \\
-    mkdir -p /ext/bin
-
-FROM ${BASE}
-COPY --from=build /ext/ /opt/venv/
+        -r /build/requirements.txt; \\
+    /opt/venv/bin/python -m pip uninstall -y pip >/dev/null 2>&1 || true
 COPY models/ /opt/models/
+USER 10001:10001
 ENV MODELS_DIR=/opt/models
 """
 
@@ -74,7 +74,6 @@ class Extension:
     base: str
     base_id: str
     requirements: str
-    constraints: str
     models: tuple[Path, ...]
     """Folders whose files go to /opt/models (the assignment's, then the instructor's)."""
     models_digest: str
@@ -85,7 +84,6 @@ class Extension:
             "dockerfile": DOCKERFILE,
             "base_id": self.base_id,
             "requirements": self.requirements,
-            "constraints": self.constraints,
             "models": self.models_digest,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
@@ -120,7 +118,6 @@ def load_extension(
         base=base,
         base_id=str(base_image.id),
         requirements=_read(folder / "requirements.txt"),
-        constraints=_constraints(base_image),
         models=models,
         models_digest=_files_digest(models),
     )
@@ -131,15 +128,6 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SandboxError(f"cannot read {path}: {exc.strerror}", hint="create it") from exc
-
-
-def _constraints(base_image: Any) -> str:
-    """The runtime's own pins (from its recipe label), so extras never replace them."""
-    from grader.image import DOCKER_DIR
-
-    del base_image  # the recipe in this checkout is what the runtime was built from
-    lines = (DOCKER_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    return "\n".join(x for x in lines if x.strip() and not x.startswith("#")) + "\n"
 
 
 def _model_files(folders: tuple[Path, ...]) -> list[tuple[Path, str]]:
@@ -175,17 +163,24 @@ def build_extension(
     force: bool = False,
     on_output: Output = _ignore,
 ) -> BuildResult:
-    """Build the extension unless its tag exists; point the assignment's alias at it."""
+    """Build the extension unless its tag exists; point the assignment's alias at it.
+
+    Offline, the wheels the extension needs are gathered on the host first (``pip download``
+    into a fresh folder, served from ``wheelhouse`` when there), and only those go into the
+    build context; the build itself has no network.
+    """
     start = time.monotonic()
     built = force or not _exists(client, ext.tag)
     if built:
-        house = wheelhouse or default_wheelhouse(variant="cpu") if offline else None
-        if house is not None:
-            fill_wheelhouse(ext, house, on_output=on_output)
-        with tempfile.TemporaryFile() as context:
-            write_context(context, ext, wheelhouse=house)
-            context.seek(0)
-            _build(client, ext, context, offline=offline, on_output=on_output)
+        with tempfile.TemporaryDirectory(prefix="dlg-ext-") as tmp:
+            wheels = Path(tmp, "wheels")
+            if offline:
+                house = wheelhouse or default_wheelhouse(variant="cpu")
+                gather_wheels(ext, wheels, cache=house, on_output=on_output)
+            with tempfile.TemporaryFile() as context:
+                write_context(context, ext, wheels=wheels)
+                context.seek(0)
+                _build(client, ext, context, offline=offline, on_output=on_output)
     alias = extension_tag(ext.assignment)
     client.images.get(ext.tag).tag(*alias.split(":"))
     return BuildResult(ext.tag, alias, built, time.monotonic() - start)
@@ -199,34 +194,35 @@ def _exists(client: Any, tag: str) -> bool:
     return True
 
 
-def fill_wheelhouse(ext: Extension, wheelhouse: Path, *, on_output: Output = _ignore) -> None:
-    """``pip download`` the extension's wheels (for the image's Python and glibc)."""
-    wheelhouse.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        req, con = Path(tmp, "requirements.txt"), Path(tmp, "constraints.txt")
-        req.write_text(ext.requirements, encoding="utf-8")
-        con.write_text(ext.constraints, encoding="utf-8")
-        argv = [
-            sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
-            "-d", str(wheelhouse), "-r", str(req), "-c", str(con), "--only-binary=:all:",
-            "--python-version", PYTHON_VERSION, "--retries", "1", "--timeout", "30",
-        ]  # fmt: skip
-        for tag in _platform_tags():
-            argv += ["--platform", tag]
-        _run(argv, on_output=on_output, hint="is the package index (or find-links) reachable?")
+def gather_wheels(ext: Extension, out: Path, *, cache: Path, on_output: Output = _ignore) -> None:
+    """``pip download`` the extension's wheels (the image's Python and glibc) into ``out``,
+    taking them from ``cache`` when there and keeping new downloads there."""
+    out.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    req = out.parent / "requirements.txt"
+    req.write_text(ext.requirements, encoding="utf-8")
+    argv = [
+        sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
+        "-d", str(out), "-r", str(req), "--find-links", str(cache), "--only-binary=:all:",
+        "--python-version", PYTHON_VERSION, "--retries", "1", "--timeout", "30",
+    ]  # fmt: skip
+    for tag in _platform_tags():
+        argv += ["--platform", tag]
+    _run(argv, on_output=on_output, hint="is the package index (or find-links) reachable?")
+    for wheel in out.glob("*.whl"):
+        if not (cache / wheel.name).exists():
+            shutil.copyfile(wheel, cache / wheel.name)
 
 
-def write_context(out: IO[bytes], ext: Extension, *, wheelhouse: Path | None) -> None:
-    """Dockerfile, requirements, constraints, wheels/ (only what the build needs), models/."""
+def write_context(out: IO[bytes], ext: Extension, *, wheels: Path) -> None:
+    """Dockerfile, requirements, wheels/ (only what the build needs), models/."""
     with tarfile.open(fileobj=out, mode="w") as tar:
         _add(tar, "Dockerfile", DOCKERFILE.encode())
         _add(tar, "requirements.txt", ext.requirements.encode())
-        _add(tar, "constraints.txt", ext.constraints.encode())
         _add(tar, "wheels/.keep", b"")
         _add(tar, "models/.keep", b"")
-        if wheelhouse is not None and wheelhouse.is_dir():
-            for wheel in sorted(wheelhouse.glob("*.whl")):
-                tar.add(wheel, arcname=f"wheels/{wheel.name}", recursive=False)
+        for wheel in sorted(wheels.glob("*.whl")):
+            tar.add(wheel, arcname=f"wheels/{wheel.name}", recursive=False)
         for path, name in _model_files(ext.models):
             info = tar.gettarinfo(str(path), arcname=f"models/{name}")
             info.mode, info.uid, info.gid = 0o644, 0, 0
@@ -240,7 +236,9 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def _build(client: Any, ext: Extension, context: IO[bytes], *, offline: bool, on_output: Output) -> None:
+def _build(
+    client: Any, ext: Extension, context: IO[bytes], *, offline: bool, on_output: Output
+) -> None:
     try:
         stream = client.api.build(
             fileobj=context,

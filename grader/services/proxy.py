@@ -28,7 +28,9 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def _forward(socket: Path, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _forward(
+    socket: Path, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     try:
         app_reader, app_writer = await asyncio.open_unix_connection(str(socket))
     except OSError:

@@ -11,6 +11,7 @@ when the app does, with its exit status, so the container's end is the app's end
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -27,10 +28,8 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     except (ConnectionError, OSError):
         pass
     finally:
-        try:
+        with contextlib.suppress(OSError):
             writer.close()
-        except OSError:
-            pass
 
 
 async def _serve_one(port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

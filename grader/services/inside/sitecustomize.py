@@ -6,18 +6,21 @@ An audit hook cannot be removed once added. It prints one line per new destinati
 process's stderr (the container's log), which the grader reads back as data.
 """
 
+from __future__ import annotations
+
 import sys
+from typing import Any
 
 MARK = "dl-grader: network access attempted: "
-_seen = set()
+_seen: set[str] = set()
 
 
-def _local(host):
+def _local(host: object) -> bool:
     host = host.decode(errors="replace") if isinstance(host, bytes) else str(host)
     return host in ("", "localhost", "::1", "0.0.0.0", "::") or host.startswith(("127.", "/"))
 
 
-def _destination(event, args):
+def _destination(event: str, args: tuple[Any, ...]) -> str | None:
     if event == "socket.getaddrinfo":
         host, port = args[0], args[1]
     elif event in ("socket.connect", "socket.sendto") and len(args) > 1:
@@ -30,7 +33,7 @@ def _destination(event, args):
     return None if host is None or _local(host) else f"{host}:{port}"
 
 
-def _hook(event, args):
+def _hook(event: str, args: tuple[Any, ...]) -> None:
     if not event.startswith("socket."):
         return
     try:
@@ -40,9 +43,12 @@ def _hook(event, args):
     if where is None or where in _seen or len(_seen) > 20:
         return
     _seen.add(where)
+    stream = sys.__stderr__
+    if stream is None:
+        return
     try:
-        sys.__stderr__.write(f"{MARK}{where}\n")
-        sys.__stderr__.flush()
+        stream.write(f"{MARK}{where}\n")
+        stream.flush()
     except Exception:
         pass
 
