@@ -1,6 +1,6 @@
 """Train the tiny CLIP (template/tiny_clip.py) on drawn shapes and digits; deterministic.
 
-    python assignments/detection_ui/tools/train_tiny_clip.py [--out image/models/tiny_clip.safetensors]
+    python assignments/detection_ui/tools/train_tiny_clip.py [--out FILE]
 
 About a minute on one CPU core. Contrastive training as in CLIP, except that pictures of the
 same concept in a batch count as matches of each other's captions (a batch of 22 concepts has
