@@ -24,7 +24,7 @@ def intake_app(given: Path, service: Service, scratch: Path) -> tuple[Path, str]
         raise SubmissionError(f"{given} does not exist", status=Status.NOT_FOUND, hint="check it")
     source = _extract(given, scratch) if zipfile.is_zipfile(given) else given
     work = scratch / "app"
-    work.mkdir()
+    work.mkdir(parents=True)
     if source.is_dir():
         _copy(_root(source, service.entry), work, service.max_submission_mb << 20)
     elif source.suffix == ".py":

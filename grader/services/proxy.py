@@ -54,7 +54,14 @@ def loopback_proxy(socket: Path) -> Iterator[str]:
         async with server:
             await stop.wait()
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    def run() -> None:
+        loop.run_until_complete(serve())
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         port = asyncio.run_coroutine_threadsafe(_wait(ready), loop).result(timeout=10)
