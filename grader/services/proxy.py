@@ -55,6 +55,7 @@ def loopback_proxy(socket: Path) -> Iterator[str]:
             await stop.wait()
 
     def run() -> None:
+        asyncio.set_event_loop(loop)
         loop.run_until_complete(serve())
         pending = asyncio.all_tasks(loop)
         for task in pending:

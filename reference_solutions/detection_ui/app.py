@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import io
 import os
+from typing import Annotated
 
+import detector
 import gradio as gr
 import numpy as np
+import tiny_clip
 import torch
 import uvicorn
 from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 from PIL import Image, ImageDraw, UnidentifiedImageError
-
-import detector
-import tiny_clip
 
 MAX_PIXELS = 25_000_000
 MODELS_DIR = os.environ.get("MODELS_DIR", "/opt/models")
@@ -115,19 +115,21 @@ def api_classes() -> dict:
 
 @api.post("/api/detect")
 async def api_detect(
-    image: UploadFile = File(...),
-    classes: list[str] = Form(default=[]),
-    max_per_class: int = Form(10),
-    min_confidence: float = Form(0.5),
+    image: Annotated[UploadFile, File()],
+    classes: Annotated[list[str] | None, Form()] = None,
+    max_per_class: Annotated[int, Form()] = 10,
+    min_confidence: Annotated[float, Form()] = 0.5,
 ) -> dict:
     pixels = read_image(await image.read())
-    found = detect(pixels, classes, max_per_class, min_confidence)
+    found = detect(pixels, classes or [], max_per_class, min_confidence)
     return {"detections": found, "width": pixels.shape[1], "height": pixels.shape[0]}
 
 
 @api.post("/api/classify")
-async def api_classify(image: UploadFile = File(...), labels: list[str] = Form(default=[])) -> dict:
-    return {"probabilities": classify(read_image(await image.read()), labels)}
+async def api_classify(
+    image: Annotated[UploadFile, File()], labels: Annotated[list[str] | None, Form()] = None
+) -> dict:
+    return {"probabilities": classify(read_image(await image.read()), labels or [])}
 
 
 # ------------------------------------------------------------------ UI
@@ -165,9 +167,7 @@ with gr.Blocks(title="Детектор и zero-shot классификация")
         table = gr.Dataframe(
             headers=["class", "confidence", "x1", "y1", "x2", "y2"], label="Объекты"
         )
-        button.click(
-            ui_detect, [source, classes, max_per_class, min_confidence], [result, table]
-        )
+        button.click(ui_detect, [source, classes, max_per_class, min_confidence], [result, table])
     with gr.Tab("Zero-shot"):
         clip_image = gr.Image(label="Изображение", type="numpy")
         labels = gr.Textbox(label="Подписи, по одной в строке", lines=4)

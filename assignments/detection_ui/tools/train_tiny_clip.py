@@ -25,9 +25,9 @@ import shapes  # noqa: E402
 import tiny_clip  # noqa: E402
 
 SEED = 1234
-STEPS = 1500
+STEPS = 600
 BATCH = 128
-POOL = 6000
+POOL = 4000
 
 
 def vocabulary() -> list[str]:
