@@ -182,7 +182,7 @@ def service_config(
         Mount(HELPERS, str(INSIDE), type="bind", read_only=True),
     ]
     if not own_image:
-        mounts.append(Mount(SOURCE, str(request.workdir), type="bind", read_only=True))
+        mounts.append(Mount(SOURCE, str(request.workdir.resolve()), type="bind", read_only=True))
     return {
         **config,
         "image": image,

@@ -6,17 +6,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from grader.errors import GraderError
 from grader.services.base import RunningService, ServiceHost, ServiceRequest
 from grader.services.browser import Visit, browser_page
 from grader.services.http import client
 from grader.services.proxy import loopback_proxy
+from grader.services.ready import Start, verdict, wait_ready
 
 
 @dataclass
@@ -45,12 +47,14 @@ class App:
         request: ServiceRequest,
         request_timeout: float,
         clock: Clock | None = None,
+        start_timeout: float = 120.0,
     ) -> None:
         self.service = service
         self.host = host
         self.request_spec = request
         self.clock = clock or Clock()
         self._timeout = request_timeout
+        self.start_timeout = start_timeout
         self.http: httpx.Client = client(service.socket, timeout=request_timeout)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -78,8 +82,44 @@ class App:
             page.goto(url + path, wait_until="load")
             yield page, visit
 
+    @contextmanager
+    def own_image(self, *, timeout_s: float = 600) -> Iterator[App]:
+        """The submission's own Dockerfile, built on the course image and started like this
+        app (Docker only): yields the second app. Raises ImageRefused or ServiceFailed."""
+        from grader.services.docker import DockerServices
+        from grader.services.own_image import student_image
+
+        host, request = self.host, self.request_spec
+        course_image = request.image
+        if not isinstance(host, DockerServices) or course_image is None:
+            pytest.skip("a submission's own image is built only with the Docker backend")
+        with (
+            self.clock.timing("image"),
+            student_image(
+                request.workdir,
+                client=host.client,
+                course_image=course_image,
+                memory_mb=request.limits.memory_mb,
+                timeout_s=timeout_s,
+            ) as tag,
+            host.service(replace(request, image=tag, entrypoint_from_image=True)) as running,
+        ):
+            start = wait_ready(running, path="/", timeout=self.start_timeout)
+            if start.state is not Start.READY:
+                _, message = verdict(start, port=request.port, timeout=self.start_timeout)
+                raise ServiceFailed(message)
+            other = App(running, host=host, request=request, request_timeout=self._timeout)
+            try:
+                yield other
+            finally:
+                other.close()
+
     def close(self) -> None:
         self.http.close()
+
+
+class ServiceFailed(GraderError):
+    """A second app (the student's own image) did not start."""
 
 
 @dataclass(eq=False)

@@ -90,6 +90,7 @@ def _run(
             request=request,
             request_timeout=service_spec.request_timeout,
             clock=clock,
+            start_timeout=service_spec.start_timeout,
         )
         tests_started = time.monotonic()
         try:
