@@ -96,6 +96,7 @@ def save(model: tiny_clip.TinyCLIP, vocab: list[str], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out), metadata={"vocab": json.dumps(vocab), "seed": str(SEED)})
+    out.chmod(0o644)
     print(f"wrote {out} ({out.stat().st_size // 1024} KiB)")
 
 
