@@ -58,7 +58,8 @@ max_points = 95
                 '            kept.append({"label": label, "confidence": score, "box": list(box)})\n'
                 "    return kept",
                 "    counts = Counter()\n"
-                "    candidates = sorted(detector.detect_all(image, classes), key=lambda c: -c[1])\n"
+                "    candidates = detector.detect_all(image, classes)\n"
+                "    candidates.sort(key=lambda c: -c[1])\n"
                 "    kept = []\n"
                 "    for label, score, (x1, y1, x2, y2) in candidates:\n"
                 "        if score < min_confidence or counts[label] >= max_per_class:\n"

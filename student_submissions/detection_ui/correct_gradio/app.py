@@ -52,7 +52,8 @@ def detect(image: np.ndarray, classes: list[str], max_per_class: int, min_confid
     if max_per_class < 1 or not 0 <= min_confidence <= 1:
         raise BadInput("max_per_class must be >= 1 and min_confidence in [0, 1]")
     counts = Counter()
-    candidates = sorted(detector.detect_all(image, classes), key=lambda c: -c[1])
+    candidates = detector.detect_all(image, classes)
+    candidates.sort(key=lambda c: -c[1])
     kept = []
     for label, score, (x1, y1, x2, y2) in candidates:
         if score < min_confidence or counts[label] >= max_per_class:
