@@ -45,7 +45,9 @@ class Expectation(BaseModel):
     max_points: float = Field(float("inf"), description="Highest acceptable total.")
     components: dict[str, Bounds] = Field(default_factory=dict)
     cell_timeout: float | None = Field(
-        None, description="Shorter per-cell limit for this sample, so validation stays fast."
+        None,
+        description="Shorter per-cell limit for this sample, so validation stays fast "
+        "(for a web app: its time to start answering).",
     )
     memory_mb: int | None = Field(
         None, ge=256, description="Memory limit for this sample instead of the assignment's."

@@ -159,6 +159,10 @@ class Service(_Model):
     max_submission_mb: int = Field(
         60, ge=1, description="Largest submission folder (code and weights), MiB."
     )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra environment of the app (e.g. OPEN_CLIP_MODEL for baked-in weights).",
+    )
 
 
 class Assignment(_Model):

@@ -50,7 +50,7 @@ def app_request(
         port=service.port,
         limits=spec.resources,
         image=app_image(spec) if host.name == "docker" else None,
-        env=_models_env(spec, host),
+        env={**_models_env(spec, host), **service.env},
         label=label,
     )
 

@@ -21,6 +21,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -183,7 +184,17 @@ def build_extension(
                 _build(client, ext, context, offline=offline, on_output=on_output)
     alias = extension_tag(ext.assignment)
     client.images.get(ext.tag).tag(*alias.split(":"))
+    if built:
+        _prune_replaced(client, ext)
     return BuildResult(ext.tag, alias, built, time.monotonic() - start)
+
+
+def _prune_replaced(client: Any, ext: Extension) -> None:
+    """Earlier extensions of the same assignment (kept when a container still uses one)."""
+    for image in client.images.list(filters={"label": f"{LABEL_EXTENSION}={ext.assignment}"}):
+        if ext.tag not in image.tags:
+            with suppress(APIError):
+                client.images.remove(image.id)
 
 
 def _exists(client: Any, tag: str) -> bool:
