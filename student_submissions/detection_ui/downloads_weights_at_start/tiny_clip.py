@@ -38,7 +38,9 @@ class TinyCLIP(nn.Module):
         self.token_embedding = nn.Embedding(len(vocab), WIDTH)
         self.positional_embedding = nn.Parameter(torch.zeros(CONTEXT, WIDTH))
         self.transformer = nn.TransformerEncoder(
-            nn.TransformerEncoderLayer(WIDTH, 4, 128, dropout=0.0, batch_first=True), 1
+            nn.TransformerEncoderLayer(WIDTH, 4, 128, dropout=0.0, batch_first=True),
+            1,
+            enable_nested_tensor=False,
         )
         self.text_projection = nn.Linear(WIDTH, WIDTH)
         self.logit_scale = nn.Parameter(torch.tensor(float(np.log(1 / 0.07))))
