@@ -3,16 +3,17 @@
     python assignments/detection_ui/tools/build_samples.py
 
 Each sample is an app folder under student_submissions/detection_ui/<outcome>/: the
-reference app (reference_solutions/detection_ui/app.py) with one typical mistake patched in,
-or a hand-written app from tools/samples/ (another framework, another style), plus the given
-modules (template/detector.py, template/tiny_clip.py) and expected.toml. Edit the patches and
-the expectations here, not the generated folders (a test checks they are up to date).
+reference app (reference_solutions/detection_ui) with one typical mistake patched in, or an
+app written by hand in its sample folder (``correct_fastapi_html``: another framework, another
+style) and samples patched from it; plus the given modules (template/detector.py,
+template/tiny_clip.py) and expected.toml. Edit the patches, the expectations and the
+hand-written files (``own``), not the generated ones (a test checks they are up to date).
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,12 +30,14 @@ class Sample:
     expected: str
     """The body of expected.toml."""
     patches: tuple[tuple[str, str], ...] = ()
-    """(old, new) replacements in the reference's app.py; each old text must occur."""
-    source: str = ""
-    """A folder of tools/samples/ to copy instead of the reference."""
+    """(old, new) replacements in the base's app.py; each old text must occur."""
+    base: str = "reference"
+    """What the sample is made from: the reference, a sample written by hand, or "" when the
+    sample itself is written by hand."""
+    own: tuple[str, ...] = ()
+    """Files written by hand in the sample's folder (kept as they are)."""
     drop: tuple[str, ...] = ()
-    """Files of the reference left out."""
-    extra: dict[str, str] = field(default_factory=dict)
+    """Files of the base left out."""
 
 
 DETECT_LOOP = """        if score >= min_confidence and count[label] < max_per_class:"""
@@ -92,7 +95,8 @@ status = "graded"
 min_points = 95
 max_points = 95
 ''',
-        source="fastapi_html",
+        base="",
+        own=("app.py", "static/index.html"),
     ),
     "ignores_max_per_class": Sample(
         expected='''description = """Returns every detection above the threshold whatever
@@ -219,7 +223,23 @@ max_points = 85
 [components]
 ui = { min = 0, max = 5 }
 ''',
-        source="attacks_the_browser",
+        base="correct_fastapi_html",
+        own=("static/index.html",),
+        patches=(
+            (
+                '"""Detector + CLIP behind FastAPI, with a plain HTML page (static/index.html).'
+                ' python app.py"""',
+                '"""A correct API behind a hostile page (static/index.html); the page reports its'
+                '\nloot to /loot, which prints it to the app\'s log. python app.py"""',
+            ),
+            (
+                '@app.get("/api/classes")',
+                '@app.post("/loot")\nasync def loot(request: Request):\n'
+                '    print("LOOT", (await request.body())[:2000].decode(errors="replace"),'
+                " flush=True)\n"
+                '    return {"ok": True}\n\n\n@app.get("/api/classes")',
+            ),
+        ),
     ),
 }
 
@@ -227,17 +247,19 @@ ui = { min = 0, max = 5 }
 def build(out: Path = SAMPLES) -> list[Path]:
     """Write every sample under ``out``; returns their folders."""
     folders = []
-    reference = (REFERENCE / "app.py").read_text(encoding="utf-8")
     for name, sample in SAMPLES_BY_OUTCOME.items():
         folder = out / name
+        own = {rel: (SAMPLES / name / rel).read_bytes() for rel in sample.own}
         shutil.rmtree(folder, ignore_errors=True)
-        if sample.source:
-            shutil.copytree(HERE / "samples" / sample.source, folder)
-        else:
-            shutil.copytree(REFERENCE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-            (folder / "app.py").write_text(_patched(reference, sample.patches, name))
-        for dropped in sample.drop:
-            (folder / dropped).unlink(missing_ok=True)
+        if sample.base:
+            base = REFERENCE if sample.base == "reference" else SAMPLES / sample.base
+            skip = shutil.ignore_patterns("__pycache__", "expected.toml", *sample.drop)
+            shutil.copytree(base, folder, ignore=skip)
+            source = (base / "app.py").read_text(encoding="utf-8")
+            (folder / "app.py").write_text(_patched(source, sample.patches, name))
+        for rel, data in own.items():
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(data)
         for given in GIVEN:
             shutil.copyfile(ASSIGNMENT / "template" / given, folder / given)
         (folder / "expected.toml").write_text(sample.expected, encoding="utf-8")

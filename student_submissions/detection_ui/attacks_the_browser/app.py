@@ -1,5 +1,5 @@
-"""A correct API behind a hostile page (static/index.html): a sample of what the grader's
-browser must withstand. The page reports its loot to /loot, which prints it to the app's log."""
+"""A correct API behind a hostile page (static/index.html); the page reports its
+loot to /loot, which prints it to the app's log. python app.py"""
 
 import os
 
