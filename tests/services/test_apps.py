@@ -101,3 +101,28 @@ def test_docker_app_is_locked_down_and_removed(
     assert facts["files"] == ["app.py"]
     left = docker_engine.containers.list(all=True, filters={"label": LABEL})
     assert name not in {c.name for c in left}
+
+
+@pytest.mark.docker
+def test_batch_grades_apps_in_parallel(
+    tiny_app: Assignment, submission: Make, docker_engine: Any, tmp_path: Path
+) -> None:
+    """`grade batch` on a class of apps: two workers, each app its own container."""
+    from grader.batch.runner import BatchOptions, run_batch
+    from grader.results import GradeResult
+    from grader.sandbox.choose import Backend
+
+    klass = tmp_path / "class"
+    klass.mkdir()
+    for student, app in (("ann", "echo_ok"), ("bob", "crash_on_start"), ("cid", "echo_ok")):
+        submission(app).rename(klass / student)
+    out = tmp_path / "out"
+    options = BatchOptions(backend=Backend.DOCKER, jobs=2)
+    summary = run_batch(tiny_app, klass, out=out, options=options)
+    assert (summary.total, summary.workers) == (3, 2)
+    results = {p.parent.name: GradeResult.read(p) for p in out.rglob("result.json")}
+    assert {s: (r.status, r.points) for s, r in results.items()} == {
+        "ann": (Status.GRADED, 4),
+        "bob": (Status.CRASHED, 0),
+        "cid": (Status.GRADED, 4),
+    }
