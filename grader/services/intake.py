@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 from grader.errors import SubmissionError
-from grader.execute import skip_installs
 from grader.intake import _extract, read_notebook
 from grader.results import Status
 from grader.spec import Service
@@ -61,14 +60,28 @@ def _from_notebook(source: Path, work: Path, entry: str) -> None:
             hint=f"put the app's code in {entry} (see the assignment's template)",
         )
     nb, _ = read_notebook(notebooks[0])
-    cells = [skip_installs(c.source) for c in nb.cells if c.cell_type == "code"]
     lines = [
         line
-        for cell in cells
-        for line in cell.splitlines()
-        if not line.lstrip().startswith(("%", "!"))
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for line in _without_magics(cell.source).splitlines()
     ]
-    (work / entry).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    future = [line for line in lines if line.startswith("from __future__ import")]
+    rest = [line for line in lines if line not in future]
+    (work / entry).write_text("\n".join([*future, *rest]) + "\n", encoding="utf-8")
+
+
+def _without_magics(source: str) -> str:
+    """``!shell`` and ``%magic`` lines dropped (``pass`` where indented, to keep blocks whole)."""
+    out = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(("!", "%")):
+            if stripped != line:
+                out.append(line[: len(line) - len(stripped)] + "pass")
+            continue
+        out.append(line)
+    return "\n".join(out)
 
 
 def _copy(src: Path, dst: Path, budget: int) -> None:

@@ -38,6 +38,8 @@ class Sample:
     """Files written by hand in the sample's folder (kept as they are)."""
     drop: tuple[str, ...] = ()
     """Files of the base left out."""
+    notebook: bool = False
+    """Submit the app as a notebook (app.ipynb, one cell per section of app.py)."""
 
 
 DETECT_LOOP = """        if score >= min_confidence and count[label] < max_per_class:"""
@@ -97,6 +99,16 @@ max_points = 95
 ''',
         base="",
         own=("app.py", "static/index.html"),
+    ),
+    "correct_notebook": Sample(
+        expected='''description = """The reference's code as a Colab notebook (pip installs and
+magics in it, app.ipynb beside the given modules): its code cells become app.py."""
+status = "graded"
+min_points = 95
+max_points = 95
+''',
+        drop=("Dockerfile",),
+        notebook=True,
     ),
     "ignores_max_per_class": Sample(
         expected='''description = """Returns every detection above the threshold whatever
@@ -257,6 +269,8 @@ def build(out: Path = SAMPLES) -> list[Path]:
             shutil.copytree(base, folder, ignore=skip)
             source = (base / "app.py").read_text(encoding="utf-8")
             (folder / "app.py").write_text(_patched(source, sample.patches, name))
+        if sample.notebook:
+            _as_notebook(folder / "app.py", folder / "app.ipynb")
         for rel, data in own.items():
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
             (folder / rel).write_bytes(data)
@@ -265,6 +279,21 @@ def build(out: Path = SAMPLES) -> list[Path]:
         (folder / "expected.toml").write_text(sample.expected, encoding="utf-8")
         folders.append(folder)
     return folders
+
+
+def _as_notebook(app: Path, notebook: Path) -> None:
+    """app.py → a Colab-style notebook: an install cell, then one cell per section."""
+    from grader.authoring import write_notebook
+
+    sections = app.read_text(encoding="utf-8").split("\n# ----")
+    cells = [("markdown", "# Детектор и zero-shot классификация"), ("code", INSTALL)]
+    for index, text in enumerate(sections):
+        cells.append(("code", (text if index == 0 else "# ----" + text).strip()))
+    write_notebook(notebook, "detection_ui", cells)
+    app.unlink()
+
+
+INSTALL = "!pip install -q gradio opencv-python-headless\n%matplotlib inline"
 
 
 def _patched(text: str, patches: tuple[tuple[str, str], ...], name: str) -> str:
