@@ -19,6 +19,7 @@ import shutil
 import socket
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -88,16 +89,31 @@ class DockerService:
             self._state = dict(self.container.attrs.get("State") or {})
         return self._state
 
-    def _seal(self) -> None:
+    def release(self, timeout: float = 60.0) -> None:
+        """Let the app start: as soon as the forwarder's socket exists, seal its folder (as
+        root) or say go (otherwise); the forwarder waits for either before starting the app.
+        Returns early when the container ends first (the caller sees it)."""
+        deadline = time.monotonic() + timeout
+        while not self._seal() and time.monotonic() < deadline:
+            if self.exited() is not None:
+                return
+            time.sleep(0.02)
+        if os.geteuid() != 0:
+            with suppress(OSError):
+                (self._socket_dir / "go").touch()
+
+    def _seal(self) -> bool:
         """Once the forwarder's socket exists, the sandbox may no longer change the folder."""
-        if self._sealed or os.geteuid() != 0:
-            return
+        if self._sealed:
+            return True
         path = self._socket_dir / SOCKET_NAME
         with suppress(OSError):
             if stat.S_ISSOCK(os.lstat(path).st_mode):
-                os.chown(self._socket_dir, 0, 0)
-                os.chmod(self._socket_dir, 0o755)
+                if os.geteuid() == 0:
+                    os.chown(self._socket_dir, 0, 0)
+                    os.chmod(self._socket_dir, 0o755)
                 self._sealed = True
+        return self._sealed
 
 
 class DockerServices:
@@ -136,7 +152,9 @@ class DockerServices:
             )
             container = _create(self.client, config)
             _start(container)
-            yield DockerService(container, socket_dir)
+            service = DockerService(container, socket_dir)
+            service.release()
+            yield service
         finally:
             if container is not None:
                 with suppress(NotFound, DockerException, RequestException):
@@ -206,6 +224,7 @@ def _entry(request: ServiceRequest, image_config: dict[str, Any], lifetime: floa
         f"{HELPERS}/forward.py",
         f"{SOCKET_DIR}/{SOCKET_NAME}",
         str(request.port),
+        "--wait-seal",
         "--",
     ]
     if request.entrypoint_from_image:
