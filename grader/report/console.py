@@ -91,7 +91,8 @@ def _next_steps(r: GradeResult) -> Panel:
     if r.needs_review:
         steps.append("• written answers are scored provisionally; a teacher reviews them")
     if not steps:
-        steps = ["• all checks passed"]
+        graded = r.status is Status.GRADED
+        steps = ["• all checks passed" if graded else "• fix what the verdict above says"]
     return Panel(Group(*[Text(s) for s in steps]), title="Next steps", border_style="blue")
 
 
