@@ -59,9 +59,9 @@ async def _main(path: str, port: int, command: list[str], wait_seal: bool) -> in
     app = subprocess.Popen(command)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda s, _f: app.send_signal(s))
-    async with server:
-        while app.poll() is None:
-            await asyncio.sleep(0.1)
+    while app.poll() is None:
+        await asyncio.sleep(0.1)
+    server.close()
     code = app.returncode
     return 128 - code if code < 0 else code
 
@@ -72,4 +72,7 @@ if __name__ == "__main__":
     dashes, *argv = rest[1:] if wait else rest
     if dashes != "--" or not argv:
         sys.exit("usage: forward.py SOCKET PORT [--wait-seal] -- COMMAND...")
-    sys.exit(asyncio.run(_main(socket_path, int(port_text), argv, wait)))
+    status = asyncio.run(_main(socket_path, int(port_text), argv, wait))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)  # no teardown of open connections: nothing of ours in the app's log
