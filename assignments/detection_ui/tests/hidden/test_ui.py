@@ -29,7 +29,7 @@ def test_the_page_offers_upload_classes_and_a_threshold(app, api, artifacts):
         page.locator("input[type=file]").first.wait_for(state="attached", timeout=30_000)
         page.screenshot(path=str(artifacts / "ui_page.png"), full_page=True)
         text = page.inner_text("body")
-        shown = [c for c in api.classes() if c in text]
+        shown = [c for c in api.shown_classes() if c in text]
         controls = page.locator("input[type=range], input[type=number], select").count()
     assert len(shown) >= 2, f"the page should show the classes to choose; it shows {shown}"
     assert controls, "the page has no control for the threshold (a slider or a number)"
