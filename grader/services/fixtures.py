@@ -48,22 +48,32 @@ class App:
         request_timeout: float,
         clock: Clock | None = None,
         start_timeout: float = 120.0,
+        budget: float = float("inf"),
     ) -> None:
+        """``budget``: seconds all the checks may take together (the spec's total_timeout);
+        once spent, every request fails at once, so a slow app cannot stall a batch."""
         self.service = service
         self.host = host
         self.request_spec = request
         self.clock = clock or Clock()
         self._timeout = request_timeout
         self.start_timeout = start_timeout
+        self._deadline = time.monotonic() + budget
         self.http: httpx.Client = client(service.socket, timeout=request_timeout)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         with self.clock.timing("http"):
-            return self.http.get(path, **kwargs)
+            return self.http.get(path, timeout=self._left(), **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         with self.clock.timing("http"):
-            return self.http.post(path, **kwargs)
+            return self.http.post(path, timeout=self._left(), **kwargs)
+
+    def _left(self) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the time for checking this app is used up (the app is too slow)")
+        return min(self._timeout, left)
 
     def alive(self) -> bool:
         return self.service.exited() is None

@@ -91,6 +91,7 @@ def _run(
             request_timeout=service_spec.request_timeout,
             clock=clock,
             start_timeout=service_spec.start_timeout,
+            budget=spec.resources.total_timeout,
         )
         tests_started = time.monotonic()
         try:

@@ -196,3 +196,23 @@ def test_loopback_proxy_carries_bytes_to_the_socket(tmp_path: Path) -> None:
         with socket.create_connection((host, int(port)), timeout=5) as conn:
             conn.sendall(b"hello\n")
             assert conn.recv(100) == b"HELLO\n"
+
+
+def test_checks_stop_when_their_time_is_spent(tmp_path: Path) -> None:
+    """A slow app cannot stall a batch: past the budget every request fails at once."""
+    from grader.services.fixtures import App
+    from grader.services.local import LocalServices
+
+    class Gone:
+        socket = tmp_path / "none.sock"
+
+        def exited(self) -> None:
+            return None
+
+        def logs(self, max_bytes: int = 0) -> str:
+            return ""
+
+    app = App(Gone(), host=LocalServices(), request=_request(tmp_path), request_timeout=5, budget=0)
+    with pytest.raises(TimeoutError, match="used up"):
+        app.get("/")
+    app.close()
