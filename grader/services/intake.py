@@ -4,13 +4,13 @@ that defines the app, copied into a fresh folder for the sandbox. Nothing here r
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import zipfile
 from pathlib import Path
 
+from grader import files
 from grader.errors import SubmissionError
-from grader.intake import _extract, read_notebook
+from grader.intake import _extract, _open_regular, read_notebook
 from grader.results import Status
 from grader.spec import Service
 
@@ -19,9 +19,7 @@ SKIPPED_DIRS = {".git", "__pycache__", ".ipynb_checkpoints", "__MACOSX", ".venv"
 
 def intake_app(given: Path, service: Service, scratch: Path) -> tuple[Path, str]:
     """(the sandbox's copy of the app, SHA-256 of its files) or a SubmissionError verdict."""
-    if not given.exists():
-        raise SubmissionError(f"{given} does not exist", status=Status.NOT_FOUND, hint="check it")
-    source = _extract(given, scratch) if zipfile.is_zipfile(given) else given
+    source = _source(given, scratch)
     work = scratch / "app"
     work.mkdir(parents=True)
     if source.is_dir():
@@ -37,6 +35,21 @@ def intake_app(given: Path, service: Service, scratch: Path) -> tuple[Path, str]
     if not (work / service.entry).is_file():
         _from_notebook(source, work, service.entry)
     return work, _digest(work)
+
+
+def _source(given: Path, scratch: Path) -> Path:
+    """The folder or file to take the app from; a zip is extracted; links are refused."""
+    what = files.kind(given)
+    if what == "missing":
+        raise SubmissionError(f"{given} does not exist", status=Status.NOT_FOUND, hint="check it")
+    if what in ("link", "other"):
+        raise SubmissionError(
+            files.refusal(given), status=Status.INVALID_NOTEBOOK, hint="submit the folder itself"
+        )
+    if what == "dir":
+        return given
+    with _open_regular(given) as fh:
+        return _extract(given, fh, scratch) if zipfile.is_zipfile(fh) else given
 
 
 def _root(folder: Path, entry: str) -> Path:
@@ -85,23 +98,23 @@ def _without_magics(source: str) -> str:
 
 
 def _copy(src: Path, dst: Path, budget: int) -> None:
-    """Regular files only (no symlinks, no devices), at most ``budget`` bytes in all."""
-    for root, dirs, files in os.walk(src, followlinks=False):
-        here = Path(root)
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not (here / d).is_symlink())
-        (dst / here.relative_to(src)).mkdir(parents=True, exist_ok=True)
-        for name in sorted(files):
-            path = here / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            budget -= path.stat().st_size
+    """Regular files only (links, devices and FIFOs are left out), at most ``budget`` bytes."""
+    for entry in files.walk(src):
+        if set(entry.relative.parts) & SKIPPED_DIRS:
+            continue
+        target = dst / entry.relative
+        if entry.kind == "dir":
+            target.mkdir(parents=True, exist_ok=True)
+        elif entry.kind == "file":
+            budget -= entry.size
             if budget < 0:
                 raise SubmissionError(
-                    f"the submission is larger than the limit at {path.relative_to(src)}",
+                    f"the submission is larger than the limit at {entry.relative}",
                     status=Status.INVALID_NOTEBOOK,
                     hint="leave out data sets and large weights; see the assignment's limits",
                 )
-            shutil.copyfile(path, dst / path.relative_to(src))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(files.read_regular(entry.path, max_bytes=entry.size + 1))
 
 
 def _digest(folder: Path) -> str:
