@@ -99,7 +99,10 @@ def time_batch(count: int) -> dict[str, float]:
             cwd=REPO, check=False, capture_output=True,
         )  # fmt: skip
         wall = time.monotonic() - started
-    return {"apps": count, "wall_s": wall, "per_app_s": wall / count}
+        graded = sum(
+            '"status": "graded"' in p.read_text() for p in Path(tmp, "out").rglob("result.json")
+        )
+    return {"apps": count, "wall_s": wall, "per_app_s": wall / count, "graded": graded}
 
 
 def main() -> None:
@@ -123,7 +126,7 @@ def main() -> None:
     batch = time_batch(args.batch) if args.batch else None
     if batch:
         print(f"grade batch detection_ui -j 2: {batch['apps']} apps in {batch['wall_s']:.0f} s "
-              f"({batch['per_app_s']:.1f} s per app)")  # fmt: skip
+              f"({batch['per_app_s']:.1f} s per app, {batch['graded']} graded)")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "batch": batch}, indent=2))
 
