@@ -50,7 +50,9 @@ class Expectation(BaseModel):
         "in some test's message (case-insensitive): a typical bug is told its effect.",
     )
     cell_timeout: float | None = Field(
-        None, description="Shorter per-cell limit for this sample, so validation stays fast."
+        None,
+        description="Shorter per-cell limit for this sample, so validation stays fast "
+        "(for a web app: its time to start answering).",
     )
     memory_mb: int | None = Field(
         None, ge=256, description="Memory limit for this sample instead of the assignment's."

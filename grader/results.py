@@ -26,6 +26,8 @@ class Status(StrEnum):
     """Two or more submissions for one student in a batch; none was graded."""
     INTERRUPTED = "interrupted"
     """Grading was stopped (Ctrl-C, a signal) before it finished; nothing was scored."""
+    NETWORK_ACCESS = "network_access"
+    """An app tried to reach the internet (e.g. to download weights) and did not start."""
 
 
 class Outcome(StrEnum):

@@ -8,7 +8,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import CodeType
 
@@ -33,10 +33,12 @@ def run_tests(
     answers: dict[str, str] | None = None,
     collect_only: bool = False,
     artifacts: Path | None = None,
+    plugins: Sequence[object] = (),
 ) -> GraderPlugin:
     """Run public (and hidden) tests; the returned plugin holds every test's record.
 
     Without ``hidden``, hidden tests are still collected, to count them, but never run.
+    ``plugins`` add fixtures (e.g. ``app`` for web-app assignments, grader.services.fixtures).
     """
     hidden_dir = spec.path(spec.tests.hidden)
     plugin = GraderPlugin(
@@ -81,7 +83,7 @@ def run_tests(
             *(["--collect-only"] if collect_only else []),
         ]
         with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
-            code = pytest.main(args, plugins=[plugin])
+            code = pytest.main(args, plugins=[plugin, *plugins])
     if plugin.interrupted:  # pytest swallows Ctrl-C: the caller must know
         raise KeyboardInterrupt
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (
