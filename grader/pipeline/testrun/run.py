@@ -8,7 +8,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import CodeType
 
@@ -35,11 +35,13 @@ def run_tests(
     collect_only: bool = False,
     artifacts: Path | None = None,
     evaluators: Mapping[str, object] | None = None,
+    plugins: Sequence[object] = (),
 ) -> GraderPlugin:
     """Run public (and hidden) tests; the returned plugin holds every test's record.
 
     Without ``hidden``, hidden tests are still collected, to count them, but never run.
-    ``evaluators``: the assignment's built evaluators, given to tests as fixtures.
+    ``evaluators``: the assignment's built evaluators, given to tests as fixtures; ``plugins``
+    add fixtures (``app`` for web-app assignments, ``grader.pipeline.services.fixtures``).
     """
     hidden_dir = spec.path(spec.tests.hidden)
     plugin = GraderPlugin(
@@ -84,7 +86,7 @@ def run_tests(
             *(["--collect-only"] if collect_only else []),
         ]
         with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
-            code = pytest.main(args, plugins=[plugin, fixtures(evaluators or {})])
+            code = pytest.main(args, plugins=[plugin, fixtures(evaluators or {}), *plugins])
     if plugin.interrupted:  # pytest swallows Ctrl-C: the caller must know
         raise KeyboardInterrupt
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (

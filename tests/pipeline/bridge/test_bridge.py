@@ -26,6 +26,7 @@ ALIASES = {
     "Counter": ["Tally"],
     "Model.train": ["fit"],
     "Model.max_iter": ["n_iter"],
+    "Model.evaluate": ["score"],
     "run_steps.max_iter": ["n_iter"],
 }
 CELLS = [
@@ -89,6 +90,44 @@ class Tally:
     def add(self, n):
         self.total += n
         return self.total
+""",
+    """
+class Layer:
+    def __init__(self, W):
+        self.W = W
+        self.cache = None
+
+
+class Net:
+    \"\"\"Weights in every container a student might use, one array reachable twice.\"\"\"
+
+    def __init__(self):
+        first = np.ones((2, 3))
+        self.layers = [Layer(first), Layer(np.zeros((3, 1)))]
+        self.first = first                       # the same array again
+        self.params = {"b1": np.zeros(3), "steps": 4}
+        self.b_out = 0.5
+        self.big = np.zeros(5000)
+        self.labels = np.arange(3)                # integers: not weights
+
+    def predict(self, X):
+        h = np.maximum(X @ self.layers[0].W + self.params["b1"], 0)
+        return (h @ self.layers[1].W).ravel() + self.b_out
+
+    def fit(self, X, steps=1):
+        for _ in range(steps):
+            self.predict(X)
+
+
+class Crowd:
+    def __init__(self):
+        self.snapshots = [np.zeros(1) for _ in range(5000)]
+        self.nested = [[[[1.0] * 50] * 50] * 50]
+        self.weights = np.ones((2, 2))
+
+
+def draws():
+    return [float(np.random.rand()), float(np.random.default_rng().random())]
 """,
     """
 lin = torch.nn.Linear(3, 2)
@@ -253,6 +292,26 @@ def test_missing_method_and_attribute(nb: Bridge) -> None:
     assert info.value.name == "Model.weights"
 
 
+def test_missing_attribute_lists_what_the_object_has(nb: Bridge) -> None:
+    model = nb.new("Model")
+    with pytest.raises(MissingName) as info:
+        model.get("seen_")
+    assert {"lr", "n_iter", "seen", "fit", "predict"} <= set(info.value.defined)
+    assert "add" not in info.value.defined  # the notebook's names are not the object's
+    assert info.value.near == ["seen"]
+    assert "Model has no attribute or method 'seen_'" in str(info.value)
+    with pytest.raises(MissingName) as info:
+        model.train_all([1])
+    assert info.value.tried == ["train_all"]
+
+
+def test_missing_method_names_the_aliases_tried(nb: Bridge) -> None:
+    with pytest.raises(MissingName) as info:
+        nb.new("Model").evaluate([1])  # neither evaluate nor its alias score
+    assert info.value.tried == ["evaluate", "score"]
+    assert "(nor 'score')" in str(info.value)
+
+
 def test_result_that_is_not_data(nb: Bridge) -> None:
     with pytest.raises(RemoteError) as info:
         nb.call("object_array")
@@ -305,6 +364,61 @@ def test_state_dict_of_something_else(nb: Bridge) -> None:
     with pytest.raises(RemoteError) as info:
         nb.state_dict("answer")
     assert info.value.type == "AttributeError"
+
+
+# ------------------------------------------------------------------ looking inside objects
+def test_arrays_finds_weights_wherever_they_are(nb: Bridge) -> None:
+    found = nb.new("Net").arrays(max_elements=1000)
+    # breadth first: an array reachable twice is listed once, by its shortest path
+    assert list(found) == ["first", "b_out", "params['b1']", "layers[1].W"]
+    assert found["first"].shape == (2, 3) and found["b_out"].shape == ()
+    assert "big" in nb.new("Net").arrays(max_elements=10_000)
+    assert list(nb.new("Net").arrays(shapes=[(3,), ()])) == ["b_out", "params['b1']"]
+    assert list(nb.new("Net").arrays(names=["layers[1].W", "nosuch"])) == ["layers[1].W"]
+
+
+def test_arrays_stays_bounded_on_a_crowded_object(nb: Bridge) -> None:
+    crowd = nb.new("Crowd")
+    started = time.monotonic()
+    found = crowd.arrays(max_items=10)
+    assert len(found) == 10 and time.monotonic() - started < 10
+    assert list(crowd.arrays(shapes=[(2, 2)])) == ["weights"]  # found past the crowd
+
+
+def test_put_writes_in_place(nb: Bridge) -> None:
+    net = nb.new("Net")
+    X = np.ones((1, 2))
+    assert net.predict(X).tolist() == [0.5]
+    net.put("layers[1].W", np.ones((3, 1)))
+    net.put("b_out", 1.0)
+    assert net.predict(X).tolist() == [7.0]
+    net.put("first", np.zeros((2, 3)))  # in place: layers[0].W sees it too
+    assert net.predict(X).tolist() == [1.0]
+    net.put("params['b1']", np.full(3, 2.0))
+    assert net.predict(X).tolist() == [7.0]
+    with pytest.raises(RemoteError) as info:
+        net.put("nosuch", 1.0)
+    assert info.value.type == "KeyError"
+
+
+def test_seed_repeats_global_and_unseeded_generators(nb: Bridge) -> None:
+    nb.seed(5)
+    first = nb.call("draws")
+    nb.seed(5)
+    assert nb.call("draws") == first
+    nb.seed(6)
+    assert nb.call("draws") != first
+
+
+def test_call_counts_and_time(nb: Bridge) -> None:
+    net = nb.new("Net")
+    X = np.ones((4, 2))
+    counts = net.call_counts("fit", X, steps=5)
+    by_name = {key.split("@")[0]: n for key, n in counts.items()}
+    assert by_name["fit"] == 1 and by_name["predict"] == 5
+    assert not any("numpy" in key for key in counts)  # library code is not counted
+    seconds = net.timed("fit", X, steps=3)
+    assert 0 < seconds < 5
 
 
 # ------------------------------------------------------------------ a kernel that dies
