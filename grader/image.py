@@ -31,6 +31,7 @@ from typing import IO, Any, Literal
 
 from docker import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound
+from requests.exceptions import RequestException
 
 from grader.errors import SandboxError
 
@@ -276,8 +277,9 @@ def _run_build(
 
 
 def _prune_old_images(client: DockerClient, recipe: Recipe) -> None:
-    """Drop the build stage the classic builder keeps, and runtime images this one replaces."""
-    with contextlib.suppress(APIError):
+    """Drop the build stage the classic builder keeps, and runtime images this one replaces.
+    Best effort: a busy engine (a prune already running, a read time-out) only delays it."""
+    with contextlib.suppress(APIError, RequestException):
         client.images.prune(filters={"dangling": True, "label": f"{LABEL_STAGE}=build"})
     ours = [f"{LABEL_RUNTIME}=1", f"{LABEL_VARIANT}={recipe.variant}"]
     for image in client.images.list(filters={"label": ours}):

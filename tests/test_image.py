@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from docker.errors import ImageNotFound
+from requests.exceptions import ReadTimeout
 
 from grader.errors import SandboxError
 from grader.image import (
@@ -182,6 +183,20 @@ def test_build_labels_tags_and_aliases(recipe: Recipe) -> None:
     assert call["buildargs"]["BASE"] == "python:3.11-slim"
     assert call["labels"][LABEL_FILES] == recipe.files_digest
     assert client.images.get(recipe.tag).tags == ["dl-grader-runtime:cpu"]
+
+
+def test_a_busy_engine_does_not_fail_a_finished_build(
+    recipe: Recipe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clean-up after a build is best effort (seen: a prune timed out on a loaded engine)."""
+    client = FakeClient()
+
+    def timed_out(filters: dict[str, Any]) -> None:
+        raise ReadTimeout("Read timed out. (read timeout=30)")
+
+    monkeypatch.setattr(client.images, "prune", timed_out)
+    result = build_image(recipe=recipe, client=client)  # type: ignore[arg-type]
+    assert result.built and client.images.get(recipe.tag).tags == ["dl-grader-runtime:cpu"]
 
 
 def test_build_is_skipped_when_the_tag_exists(recipe: Recipe) -> None:
