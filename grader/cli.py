@@ -9,10 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from grader.ci.cli import ci_app
 from grader.cli_docker import doctor, image_app, sandbox_app
 from grader.errors import GraderError
 from grader.grading import Options, grade_submission
-from grader.locate import assignment_for, course_root
+from grader.locate import assignment_for, course_root, enclosing_assignment
+from grader.release import with_released_pending
 from grader.report.console import render
 from grader.results import Status
 from grader.sandbox.choose import Backend, make_sandbox
@@ -26,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(ci_app, name="ci")
 app.command("doctor")(doctor)
 console = Console()
 err = Console(stderr=True)
@@ -46,15 +49,16 @@ def check(
 ) -> None:
     """Run the public checks on your notebook and say what is missing before you submit."""
     try:
-        course = course_root(notebook.resolve().parent)
-        spec = assignment_for(notebook, given=assignment, course=course)
+        spec = enclosing_assignment(notebook, given=assignment) or assignment_for(
+            notebook, given=assignment, course=course_root(notebook.resolve().parent)
+        )
         if hidden and not spec.path(spec.tests.hidden).is_dir():
             raise GraderError(
                 "this copy of the assignment has no hidden tests",
                 hint="hidden tests exist only in the instructors' copy",
             )
         options = Options(sandbox=make_sandbox(backend), hidden=hidden)
-        result = grade_submission(spec, notebook, options=options)
+        result = with_released_pending(spec, grade_submission(spec, notebook, options=options))
     except GraderError as exc:
         _fail(exc)
     if json_out:
@@ -101,9 +105,15 @@ def _fail(exc: GraderError) -> typer.Exit:
 
 
 from grader.commands.batch import batch, report  # noqa: E402
+from grader.commands.cycle import assign, export, review  # noqa: E402
+from grader.commands.release import release  # noqa: E402
 
 app.command()(batch)
 app.command()(report)
+app.command()(release)
+app.command()(review)
+app.command()(export)
+app.command()(assign)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,6 +63,8 @@ class AnswerResult(_Frozen):
     max_points: float
     needs_review: bool = Field(description="Points are provisional until a person reads it.")
     message: str = ""
+    reviewed: bool = Field(False, description="A person set the points (grade review).")
+    comment: str = Field("", description="The reviewer's comment, shown to the student.")
 
 
 class ComponentScore(_Frozen):

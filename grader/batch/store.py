@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader import __version__
+from grader.errors import GraderError
 from grader.results import GradeResult, Status
 from grader.spec import Assignment, LatePolicy
 
@@ -194,6 +195,16 @@ class Store:
             )
         except (OSError, ValueError, ValidationError):
             return None
+
+    def require_info(self) -> BatchInfo:
+        """:meth:`info`, or an error saying what to run when the folder holds no batch."""
+        info = self.info()
+        if info is None:
+            raise GraderError(
+                f"{self.out} holds no batch results (no .batch/info.json)",
+                hint="run `grade batch ASSIGNMENT SUBMISSIONS --out OUT` first",
+            )
+        return info
 
     def log(self, entry: dict[str, object]) -> None:
         """Append one line to the run log (small, line-buffered, never rewritten)."""

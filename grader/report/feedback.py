@@ -94,9 +94,14 @@ def test_name(t: TestResult) -> str:
 
 
 def _answer_state(a: AnswerResult) -> str:
+    if a.reviewed:
+        return "reviewed by a teacher"
     if not a.answered:
         return f"missing: {a.message}" if a.message else "missing"
-    return "answered, awaits review (points provisional)" if a.needs_review else "answered"
+    if a.needs_review:
+        note = f" — {a.message}" if a.message else ""
+        return f"answered, awaits review (points provisional){note}"
+    return "answered"
 
 
 # ---------------------------------------------------------------- Markdown
@@ -144,6 +149,8 @@ def feedback_markdown(stored: Stored, info: BatchInfo) -> str:
             )
             if a.answered and a.text.strip():
                 out += ["", _fence(_clip(a.text), indent="  "), ""]
+            if a.comment:
+                out += [f"  - teacher's comment: {md_escape(a.comment)}"]
     if s.cell_errors:
         out += ["", "## Errors while the notebook ran", ""]
         for head, source in s.cell_errors:
@@ -200,6 +207,7 @@ def feedback_html(stored: Stored, info: BatchInfo) -> str:
                 if a.answered and a.text.strip()
                 else ""
             )
+            + (f"<p class=comment>Teacher's comment: {e(a.comment)}</p>" if a.comment else "")
             + "</li>"
             for a in s.answers
         )
