@@ -24,6 +24,8 @@ class Status(StrEnum):
     GRADER_ERROR = "grader_error"
     DUPLICATE = "duplicate"
     """Two or more submissions for one student in a batch; none was graded."""
+    INTERRUPTED = "interrupted"
+    """Grading was stopped (Ctrl-C, a signal) before it finished; nothing was scored."""
 
 
 class Outcome(StrEnum):

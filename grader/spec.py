@@ -67,6 +67,19 @@ class Resources(_Model):
     max_output_kb: int = Field(
         1024, ge=16, description="Notebook output kept per submission, KiB; the rest is cut."
     )
+    grading_timeout: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "Seconds for grading one submission as a whole (intake, notebook, tests), after "
+            "which it is stopped as a grader error; unset = 3 x total_timeout + 120, at least 300."
+        ),
+    )
+
+    @property
+    def grading_limit(self) -> float:
+        """``grading_timeout``, or the default derived from ``total_timeout``."""
+        return self.grading_timeout or max(300.0, 3 * self.total_timeout + 120)
 
 
 class Names(_Model):

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from grader.batch.store import ARTIFACTS, BatchInfo, Stored, write_report
 from grader.report.gradebook import Lateness, lateness
+from grader.report.safe import printable
 from grader.results import AnswerResult, GradeResult, Outcome, Status, TestResult
 
 EMBED_LIMIT = 2 * 1024 * 1024
@@ -106,12 +107,13 @@ def _answer_state(a: AnswerResult) -> str:
 
 # ---------------------------------------------------------------- Markdown
 def md_escape(text: str) -> str:
-    """Text safe to put into Markdown: no markup, no raw HTML, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """Text safe to put into Markdown: no markup, no raw HTML, no control codes, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(printable(text).split()))
 
 
 def _fence(text: str, indent: str = "") -> str:
-    """``text`` verbatim in a fenced block no backtick run inside it can close."""
+    """``text`` verbatim (control codes escaped) in a fenced block no backtick run can close."""
+    text = printable(text)
     ticks = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, ticks + 1)
     lines = [f"{fence}text", *text.splitlines(), fence]
@@ -120,6 +122,7 @@ def _fence(text: str, indent: str = "") -> str:
 
 def _code(text: str) -> str:
     """An inline code span for a short name (backticks cannot close it)."""
+    text = " ".join(printable(text).split())
     ticks = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (ticks + 1)
     return f"{fence} {text} {fence}" if ticks else f"`{text}`"
@@ -180,7 +183,8 @@ pre{background:#f6f6f6;padding:.5rem;overflow:auto}img{max-width:100%;border:1px
 
 
 def e(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Text safe in HTML: escaped, control codes shown as escapes."""
+    return html.escape(printable(text), quote=True)
 
 
 def feedback_html(stored: Stored, info: BatchInfo) -> str:
