@@ -24,6 +24,7 @@ import pytest
 from grader.parsing import AST_RACE, collection_held, parse
 from grader.spec import Assignment
 from grader.static import analyse
+from grader.testing import run as testing_run
 from grader.testing.run import run_tests
 
 SOURCE = Path(ast.__file__).read_text(encoding="utf-8")
@@ -101,11 +102,9 @@ def test_static_analysis_is_not_fooled() -> None:
     assert "numpy" in facts.imports
 
 
-def test_grading_tests_are_parsed_safely(
-    tiny: Assignment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_grading_tests_are_parsed_safely(tiny: Assignment, monkeypatch: pytest.MonkeyPatch) -> None:
     """The grading run's pytest rewrites every test module it has not cached yet."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # nothing cached: rewrites
+    monkeypatch.setattr(testing_run, "_REWRITTEN", {})  # nothing cached: every module is parsed
     with finalizers_that_parse():
         recorded = run_tests(tiny, bridge=None, hidden=False, collect_only=True)
     assert recorded.pending
