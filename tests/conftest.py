@@ -23,6 +23,8 @@ from grader.sandbox.fake import FakeSandbox
 from grader.sandbox.local import LocalSandbox
 from grader.spec import Assignment, load_assignment
 
+pytest_plugins = ["gc_guard"]
+
 collect_ignore = ["fixtures"]
 """Assignment tests under fixtures/ run only inside the grader, never in this suite."""
 

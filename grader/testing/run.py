@@ -16,6 +16,7 @@ import pytest
 
 from grader.bridge import Bridge
 from grader.errors import GraderError
+from grader.parsing import collection_held
 from grader.spec import Assignment
 from grader.testing.plugin import GraderPlugin, Recorded
 
@@ -76,13 +77,20 @@ def run_tests(
             "no:threadexception",
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
-            # Only the crash line of a failure is used. Native tracebacks need no ast.parse
-            # of the test's source, which CPython 3.11.7 can fail with "AST constructor
-            # recursion depth mismatch" in a long-lived process (seen in the hostile suite).
+            # Only the crash line of a failure is used: native tracebacks skip pytest's
+            # parse of each failing test's source.
             "--tb=native",
             *(["--collect-only"] if collect_only else []),
         ]
-        with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
+        # collection_held: pytest parses test sources (assertion rewriting, failure reports);
+        # on CPython 3.11 a finalizer run inside such a parse could break it (grader.parsing).
+        with (
+            _quiet() as log,
+            _forget_modules(spec.root),
+            _no_plugin_autoload(),
+            _rewrite_cache(),
+            collection_held(),
+        ):
             code = pytest.main(args, plugins=[plugin, *plugins])
     if plugin.interrupted:  # pytest swallows Ctrl-C: the caller must know
         raise KeyboardInterrupt
