@@ -23,6 +23,8 @@ from grader.sandbox.docker.image import runtime_image_tag
 from grader.sandbox.fake import FakeSandbox
 from grader.sandbox.local import LocalSandbox
 
+pytest_plugins = ["gc_guard"]
+
 collect_ignore = ["fixtures"]
 """Assignment tests under fixtures/ run only inside the grader, never in this suite."""
 

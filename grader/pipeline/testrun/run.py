@@ -18,6 +18,7 @@ from grader.core.errors import GraderError
 from grader.core.spec import Assignment
 from grader.pipeline.bridge import Bridge
 from grader.pipeline.evaluators import fixtures
+from grader.pipeline.parsing import collection_held
 from grader.pipeline.testrun.plugin import GraderPlugin, Recorded
 
 
@@ -79,13 +80,20 @@ def run_tests(
             "no:threadexception",
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
-            # Only the crash line of a failure is used. Native tracebacks need no ast.parse
-            # of the test's source, which CPython 3.11.7 can fail with "AST constructor
-            # recursion depth mismatch" in a long-lived process (seen in the hostile suite).
+            # Only the crash line of a failure is used: native tracebacks skip pytest's
+            # parse of each failing test's source.
             "--tb=native",
             *(["--collect-only"] if collect_only else []),
         ]
-        with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
+        # collection_held: pytest parses test sources (assertion rewriting, failure reports);
+        # on CPython 3.11 a finalizer run inside such a parse could break it (parsing.py).
+        with (
+            _quiet() as log,
+            _forget_modules(spec.root),
+            _no_plugin_autoload(),
+            _rewrite_cache(),
+            collection_held(),
+        ):
             code = pytest.main(args, plugins=[plugin, fixtures(evaluators or {}), *plugins])
     if plugin.interrupted:  # pytest swallows Ctrl-C: the caller must know
         raise KeyboardInterrupt
