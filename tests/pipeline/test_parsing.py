@@ -25,7 +25,7 @@ from grader.core.spec import Assignment
 from grader.pipeline.parsing import AST_RACE, collection_held, parse
 from grader.pipeline.static import analyse
 from grader.pipeline.testrun.run import run_tests
-from grader.testing import run as testing_run
+from grader.pipeline.testrun import run as testing_run
 
 SOURCE = Path(ast.__file__).read_text(encoding="utf-8")
 """A large module: its tree takes thousands of allocations to build."""
@@ -136,7 +136,8 @@ def _pytest_session(folder: Path, *plugins: str) -> subprocess.CompletedProcess[
     (folder / "test_fails.py").write_text(textwrap.dedent(FAILING_TEST), encoding="utf-8")
     (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     options = [arg for name in plugins for arg in ("-p", name)]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    tests = str(Path(__file__).resolve().parents[1])  # where gc_guard.py is
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *options, str(folder)]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
