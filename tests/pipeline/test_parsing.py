@@ -24,8 +24,8 @@ import pytest
 from grader.core.spec import Assignment
 from grader.pipeline.parsing import AST_RACE, collection_held, parse
 from grader.pipeline.static import analyse
-from grader.pipeline.testrun.run import run_tests
 from grader.pipeline.testrun import run as testing_run
+from grader.pipeline.testrun.run import run_tests
 
 SOURCE = Path(ast.__file__).read_text(encoding="utf-8")
 """A large module: its tree takes thousands of allocations to build."""
