@@ -21,7 +21,10 @@ from grader.core.scale import scale
 SPEC_FILE = "assignment.toml"
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 PLUGIN_FIXTURES = frozenset(
-    {"nb", "assignment", "public_data", "hidden_data", "answers", "artifacts", "credit", "measure"}
+    {
+        *("nb", "assignment", "public_data", "hidden_data", "answers"),
+        *("artifacts", "credit", "measure", "hint", "app"),
+    }
 )
 """Fixtures the grader's pytest plugin provides; an evaluator may not take these names."""
 _UNIT = {"day": timedelta(days=1), "hour": timedelta(hours=1)}

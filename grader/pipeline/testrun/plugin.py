@@ -224,10 +224,7 @@ class GraderPlugin:
 
         return record
 
-
-def _invalid(nodeid: str, hidden: bool, message: str) -> Recorded:
-    return Recorded(nodeid, 0.0, "", "", hidden, "error", message, invalid=True)
-
+    @pytest.fixture
     def hint(self, request: pytest.FixtureRequest) -> Callable[[str], None]:
         """``hint(text)``: what a student reads if the test fails from here on."""
         rec = self.tests[request.node.nodeid]
@@ -236,6 +233,10 @@ def _invalid(nodeid: str, hidden: bool, message: str) -> Recorded:
             rec.hint = text
 
         return say
+
+
+def _invalid(nodeid: str, hidden: bool, message: str) -> Recorded:
+    return Recorded(nodeid, 0.0, "", "", hidden, "error", message, invalid=True)
 
 
 def _bridge_cause(exc: BaseException) -> str | None:
