@@ -3,9 +3,12 @@ graded results of fixture notebooks computed once per session (a kernel start co
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,13 @@ from grader.sandbox.base import Sandbox
 from grader.sandbox.docker.image import runtime_image_tag
 from grader.sandbox.fake import FakeSandbox
 from grader.sandbox.local import LocalSandbox
+
+# The hostile suite's local-backend samples act on this host for real (the local backend limits,
+# it does not isolate): pyc_trojan plants assertion-free pycs beside every test file it can find,
+# this suite's own included, and a later run on the same checkout would load them. So the suite's
+# rewritten modules live in a private cache made fresh for each session.
+sys.pycache_prefix = tempfile.mkdtemp(prefix="dl-grader-suite-pyc-")
+atexit.register(shutil.rmtree, sys.pycache_prefix, True)
 
 pytest_plugins = ["gc_guard"]
 
