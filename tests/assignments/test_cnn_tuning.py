@@ -403,7 +403,7 @@ def test_grade_validate_passes(spec: Assignment, tmp_path: Path) -> None:
     checks = validate_assignment(spec, course=REPO, options=options)
     failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     assert not failed, failed
-    assert len(checks) == 3 + 8
+    assert len(checks) == 3 + 16
 
 
 @pytest.mark.docker
@@ -431,4 +431,4 @@ def test_grade_validate_passes_under_docker(spec: Assignment, tmp_path: Path) ->
     checks = validate_assignment(spec, course=REPO, options=options)
     failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     assert not failed, failed
-    assert len(checks) == 3 + 8
+    assert len(checks) == 3 + 16
