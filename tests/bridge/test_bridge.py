@@ -14,8 +14,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.bridge import Bridge, Handle
-from grader.errors import BridgeError, BridgeTimeout, MissingName, RemoteError
+from grader.bridge import Bridge, Handle, TensorRead
+from grader.errors import BridgeError, BridgeTimeout, MissingName, PayloadRejected, RemoteError
 from grader.execute import Execution, preamble, run_notebook
 from grader.results import Status
 from grader.sandbox.base import KernelRequest
@@ -357,6 +357,20 @@ def test_call_perturbed_shuffles_a_module_and_puts_it_back(nb: Bridge) -> None:
     after = nb.state_dict("small")
     assert all(np.array_equal(before[k], after[k]) for k in before)
     assert np.array_equal(nb.call("forward_small", X), plain)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "not a mapping",
+        {"name": "w", "shape": [3], "dtype": "float32", "numel": 3, "digest": "ab"},
+        {"name": "w", "shape": "3x3", "dtype": "f", "numel": 9, "digest": "", "bn_stat": False},
+        {"name": "w", "shape": [3], "dtype": "f", "numel": "many", "digest": "", "bn_stat": 0},
+    ],
+)
+def test_a_malformed_traced_read_is_rejected(forged: object) -> None:
+    with pytest.raises(PayloadRejected):
+        TensorRead.parse(forged)
 
 
 def test_call_perturbed_of_a_missing_module(nb: Bridge) -> None:
