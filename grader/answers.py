@@ -70,8 +70,25 @@ def judge(question: Question, raw: str | None) -> Answer:
 
 
 def _clean(text: str) -> str:
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
-    return re.sub(r"[*_`]+", "", text).strip()
+    return re.sub(r"[*_`]+", "", strip_comments(text)).strip()
+
+
+def strip_comments(text: str) -> str:
+    """``text`` without HTML comments (``<!-- ... -->``), in one pass.
+
+    The same as ``re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)``, which is quadratic on
+    text with many openings and no closing: a 240 KB answer of ``<!--`` took 70 s. Once a
+    comment is seen not to close, no later one can, so the scan stops there.
+    """
+    out, pos = [], 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        out.append(text[pos:start])
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def read_answers(nb: NotebookNode, questions: list[Question]) -> list[Answer]:

@@ -30,7 +30,7 @@ CellHook = Callable[[int, int], None]
 
 _PREAMBLE = """\
 def _grader_setup(seed, seeded, forbidden):
-    import importlib.abc, random, sys
+    import os, random, sys
     random.seed(seed)
     if "numpy" in seeded:
         import numpy
@@ -38,27 +38,53 @@ def _grader_setup(seed, seeded, forbidden):
     if "torch" in seeded:
         import torch
         torch.manual_seed(seed)
+    if forbidden:
+        _grader_forbid(frozenset(forbidden), os, sys)
+
+
+def _grader_forbid(banned, os, sys):
+    # Forbidden modules are refused to everyone in this kernel from now on, whoever imports
+    # them: a cell, code exec'd under any file name, a file the notebook wrote, a thread, a
+    # library. An audit hook cannot be removed, and sees both the import of a forbidden name
+    # and any file opened inside a forbidden package (importlib, runpy, a copy or a link).
+    import importlib.machinery, importlib.util
 
     class ForbiddenImportError(ModuleNotFoundError):
         pass
 
-    def by_student():
-        # Libraries probe optional modules (torch looks for sklearn, pandas...): only an
-        # import written in a cell (or exec'd from one) is refused.
-        frame = sys._getframe(2)
-        while frame is not None and "importlib" in frame.f_code.co_filename:
-            frame = frame.f_back
-        name = frame.f_code.co_filename if frame is not None else ""
-        return "ipykernel_" in name or (name.startswith("<") and not name.startswith("<frozen"))
+    def places(name):
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name)
+        except Exception:
+            return []
+        if spec is None:
+            return []
+        found = list(spec.submodule_search_locations or [])
+        if found:
+            return [os.path.realpath(p) + os.sep for p in found]
+        files = [spec.origin]  # a one-file module, and its compiled copy
+        try:
+            files.append(importlib.util.cache_from_source(spec.origin))
+        except Exception:
+            pass
+        return [os.path.realpath(f) for f in files]
 
-    class Block(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in forbidden and by_student():
-                raise ForbiddenImportError(f"'{name}' may not be used in this assignment")
-            return None
+    paths = tuple(p for name in sorted(banned) for p in places(name))
 
-    if forbidden:
-        sys.meta_path.insert(0, Block())
+    def refuse(name):
+        raise ForbiddenImportError(f"'{name}' may not be used in this assignment")
+
+    def audit(event, args):
+        if event == "import":
+            if isinstance(args[0], str) and args[0].partition(".")[0] in banned:
+                refuse(args[0])
+        elif event == "open" and paths and isinstance(args[0], (str, bytes, os.PathLike)):
+            real = os.path.realpath(os.fsdecode(args[0]))
+            for place in paths:
+                if real.startswith(place) or real == place:
+                    refuse(place.rstrip(os.sep).rpartition(os.sep)[2])
+
+    sys.addaudithook(audit)
 """
 
 
@@ -141,7 +167,8 @@ def _trimmed_error(msg: dict[str, Any]) -> dict[str, Any]:
 
 def preamble(seed: int, imports: set[str], forbidden: list[str]) -> str:
     seeded = sorted({"numpy", "torch"} & imports)
-    return f"{_PREAMBLE}_grader_setup({seed}, {seeded!r}, {sorted(forbidden)!r}); del _grader_setup"
+    call = f"_grader_setup({seed}, {seeded!r}, {sorted(forbidden)!r})"
+    return f"{_PREAMBLE}{call}; del _grader_setup, _grader_forbid"
 
 
 @contextmanager

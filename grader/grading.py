@@ -48,23 +48,43 @@ def grade_submission(spec: Assignment, path: Path, *, options: Options) -> Grade
         return base.graded(sub, Path(tmp), started)
 
 
+def unfinished(
+    spec: Assignment, path: Path, *, status: Status, message: str, hidden: bool
+) -> GradeResult:
+    """The result of a grading that did not finish (interrupted, stopped past its limit)."""
+    return _refused(spec, path, hidden, status, message, 0.0)
+
+
+def _refused(
+    spec: Assignment,
+    path: Path,
+    hidden: bool,
+    status: Status,
+    message: str,
+    seconds: float,
+    sha: str = "",
+) -> GradeResult:
+    return GradeResult(
+        assignment=spec.id,
+        assignment_version=spec.version,
+        submission=str(path),
+        notebook_sha256=sha,
+        status=status,
+        message=message,
+        max_points=spec.max_points,
+        hidden_included=hidden,
+        timings=Timings(total_s=seconds),
+        versions=versions(),
+    )
+
+
 class _Base:
     def __init__(self, spec: Assignment, path: Path, options: Options) -> None:
         self.spec, self.path, self.options = spec, path, options
 
     def refused(self, status: Status, message: str, started: float, sha: str = "") -> GradeResult:
-        return GradeResult(
-            assignment=self.spec.id,
-            assignment_version=self.spec.version,
-            submission=str(self.path),
-            notebook_sha256=sha,
-            status=status,
-            message=message,
-            max_points=self.spec.max_points,
-            hidden_included=self.options.hidden,
-            timings=Timings(total_s=time.monotonic() - started),
-            versions=versions(),
-        )
+        seconds = time.monotonic() - started
+        return _refused(self.spec, self.path, self.options.hidden, status, message, seconds, sha)
 
     def graded(self, sub: Submission, scratch: Path, started: float) -> GradeResult:
         facts = static.analyse(sub.nb)
@@ -140,6 +160,7 @@ class _Base:
             mounts=mounts,
             gpus=gpus,
             label=self.path.stem[:60],
+            hidden_modules=tuple(self.spec.names.forbidden_imports),
         )
 
     def _tests(self, ex: Execution, answers: dict[str, str]) -> tuple[GraderPlugin, str]:

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import nbformat
 from nbformat import NotebookNode
 from nbformat.v4.rwbase import rejoin_lines
 
+from grader import files
 from grader.errors import SubmissionError
 from grader.results import Status
 
@@ -34,25 +41,38 @@ class Submission:
 
 
 def find_notebook(given: Path, *, preferred: str, scratch: Path) -> tuple[Path, Path | None]:
-    """(notebook, folder) for a file, folder or zip; zips are extracted into ``scratch``."""
-    if not given.exists():
+    """(notebook, folder) for a file, folder or zip; zips are extracted into ``scratch``.
+
+    Nothing submitted is followed: a link, device or FIFO is refused (see ``grader.files``).
+    """
+    what = files.kind(given)
+    if what == "missing":
         raise SubmissionError(
             f"{given} does not exist", status=Status.NOT_FOUND, hint="check the path"
         )
-    if given.is_dir():
+    if what in ("link", "other"):
+        raise _invalid(files.refusal(given), "submit the notebook file itself")
+    if what == "dir":
         return _pick(given, preferred), given
-    if zipfile.is_zipfile(given):
-        folder = _extract(given, scratch)
-        return _pick(folder, preferred), folder
+    with _open_regular(given) as fh:
+        if zipfile.is_zipfile(fh):
+            folder = _extract(given, fh, scratch)
+            return _pick(folder, preferred), folder
     return given, None
 
 
 def _pick(folder: Path, preferred: str) -> Path:
-    found = sorted(
-        p
-        for p in folder.rglob("*.ipynb")
-        if ".ipynb_checkpoints" not in p.parts and "__MACOSX" not in p.parts
-    )
+    found, links = [], []
+    for entry in files.walk(folder):
+        if not entry.path.name.endswith(".ipynb") or _skipped(entry.relative):
+            continue
+        if entry.kind == "file":
+            found.append(entry.path)
+        elif entry.kind != "dir":
+            links.append(entry.path)
+    if links:
+        raise _invalid(files.refusal(links[0]), "submit the notebook file itself, not a link")
+    found.sort()
     named = [p for p in found if p.name == preferred]
     if len(named) == 1 or len(found) == 1:
         return (named or found)[0]
@@ -70,35 +90,89 @@ def _pick(folder: Path, preferred: str) -> Path:
     )
 
 
-def _extract(archive: Path, scratch: Path) -> Path:
-    """Extract safely: no absolute paths, no '..', no symlinks, bounded size."""
+def _skipped(relative: Path) -> bool:
+    return ".ipynb_checkpoints" in relative.parts or "__MACOSX" in relative.parts
+
+
+@contextmanager
+def _open_regular(path: Path) -> Iterator[BinaryIO]:
+    """``path`` opened for reading only if it is a regular file (never blocks, never follows)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _invalid(
+            files.refusal(path) or f"{path.name} cannot be read ({exc.strerror})",
+            "submit the notebook file itself",
+        ) from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _invalid(f"{path.name} is not a regular file", "submit the notebook file itself")
+        yield fh
+
+
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    RuntimeError,  # encrypted members
+    NotImplementedError,  # unknown compression
+    ValueError,
+    zlib.error,
+)
+
+
+def _extract(archive: Path, fh: BinaryIO, scratch: Path) -> Path:
+    """Extract safely: no absolute paths, '..' or links; bounded in entries, depth, name length
+    and size. A damaged archive (bad CRC, truncated) is a verdict, not an error of the grader."""
     target = scratch / "unzipped"
     target.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(archive) as zf:
-        total = 0
-        for info in zf.infolist():
-            name = Path(info.filename)
-            if name.is_absolute() or ".." in name.parts or (info.external_attr >> 28) == 0xA:
-                continue
-            total += info.file_size
-            if total > MAX_ZIP_BYTES:
-                raise SubmissionError(
-                    f"{archive.name} unpacks to more than {MAX_ZIP_BYTES >> 20} MiB",
-                    status=Status.INVALID_NOTEBOOK,
-                )
-            zf.extract(info, target)
+    try:
+        with zipfile.ZipFile(fh) as zf:
+            for info in _members(archive, zf):
+                zf.extract(info, target)
+    except SubmissionError:
+        raise
+    except _ZIP_ERRORS as exc:
+        raise _invalid(
+            f"{archive.name} is a damaged zip ({type(exc).__name__}: {str(exc)[:200]})",
+            "make the zip again (or submit the notebook itself)",
+        ) from None
     return target
+
+
+def _members(archive: Path, zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The members to extract, after checking the whole archive against the limits."""
+    members = zf.infolist()
+    if len(members) > files.MAX_ENTRIES:
+        raise _invalid(
+            f"{archive.name} holds {len(members)} files (limit {files.MAX_ENTRIES})",
+            "zip only the notebook and the files it needs",
+        )
+    keep, total = [], 0
+    for info in members:
+        why = files.check_name(info.filename)
+        if why.startswith("leaves") or (info.external_attr >> 28) == 0xA:
+            continue  # zip slip and links: never extracted
+        if why:
+            raise _invalid(
+                f"{archive.name}: member {info.filename[:80]!r}... has {why}",
+                "zip only the notebook and the files it needs, with short names",
+            )
+        total += info.file_size
+        if total > MAX_ZIP_BYTES:
+            raise _invalid(
+                f"{archive.name} unpacks to more than {MAX_ZIP_BYTES >> 20} MiB",
+                "zip only the notebook and the files it needs",
+            )
+        keep.append(info)
+    return keep
 
 
 def read_notebook(path: Path) -> tuple[NotebookNode, str]:
     """Parse and validate a notebook; returns it with the SHA-256 of its bytes."""
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise _invalid(
-            f"{path.name} is {size >> 20} MiB (limit {MAX_NOTEBOOK_BYTES >> 20} MiB)",
-            "clear the outputs (Edit → Clear all outputs) and save again",
-        )
-    raw = path.read_bytes()
+    raw = files.read_regular(path, max_bytes=MAX_NOTEBOOK_BYTES)
     digest = hashlib.sha256(raw).hexdigest()
     try:
         data = json.loads(raw)

@@ -46,6 +46,18 @@ def assignment_for(notebook: Path, *, given: str | None, course: Path) -> Assign
     return load_assignment(root / chosen)
 
 
+def enclosing_assignment(notebook: Path, *, given: str | None) -> Assignment | None:
+    """The assignment whose ``assignment.toml`` lies in or above the notebook's folder or the
+    current folder: an unpacked student kit (any folder name), or a course's assignment folder.
+    None when there is none, or when ``given`` names another assignment."""
+    for start in (notebook.resolve().parent, Path.cwd().resolve()):
+        folder = next((f for f in (start, *start.parents) if (f / SPEC_FILE).is_file()), None)
+        if folder is not None:
+            spec = load_assignment(folder, named_by_folder=False)
+            return spec if given in (None, spec.id) else None
+    return None
+
+
 def _from_metadata(notebook: Path) -> str | None:
     if not notebook.is_file() or notebook.suffix != ".ipynb":
         return None

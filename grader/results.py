@@ -24,6 +24,8 @@ class Status(StrEnum):
     GRADER_ERROR = "grader_error"
     DUPLICATE = "duplicate"
     """Two or more submissions for one student in a batch; none was graded."""
+    INTERRUPTED = "interrupted"
+    """Grading was stopped (Ctrl-C, a signal) before it finished; nothing was scored."""
 
 
 class Outcome(StrEnum):
@@ -63,6 +65,8 @@ class AnswerResult(_Frozen):
     max_points: float
     needs_review: bool = Field(description="Points are provisional until a person reads it.")
     message: str = ""
+    reviewed: bool = Field(False, description="A person set the points (grade review).")
+    comment: str = Field("", description="The reviewer's comment, shown to the student.")
 
 
 class ComponentScore(_Frozen):

@@ -67,6 +67,19 @@ class Resources(_Model):
     max_output_kb: int = Field(
         1024, ge=16, description="Notebook output kept per submission, KiB; the rest is cut."
     )
+    grading_timeout: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "Seconds for grading one submission as a whole (intake, notebook, tests), after "
+            "which it is stopped as a grader error; unset = 3 x total_timeout + 120, at least 300."
+        ),
+    )
+
+    @property
+    def grading_limit(self) -> float:
+        """``grading_timeout``, or the default derived from ``total_timeout``."""
+        return self.grading_timeout or max(300.0, 3 * self.total_timeout + 120)
 
 
 class Names(_Model):
@@ -114,6 +127,12 @@ class Question(_Model):
     )
     placeholder: str = Field(
         "", description="Template text that counts as unanswered (besides the defaults)."
+    )
+    rubric: str = Field(
+        "",
+        description=(
+            "What a full-marks answer holds, for reviewers (grade review); never released."
+        ),
     )
 
 
@@ -193,8 +212,10 @@ def _unique(field: str, ids: list[str]) -> None:
         )
 
 
-def load_assignment(folder: Path) -> Assignment:
-    """Load and validate ``folder/assignment.toml``; raise :class:`SpecError` naming the fix."""
+def load_assignment(folder: Path, *, named_by_folder: bool = True) -> Assignment:
+    """Load and validate ``folder/assignment.toml``; raise :class:`SpecError` naming the fix.
+
+    ``named_by_folder=False`` accepts a folder named otherwise (an unpacked student kit)."""
     file = folder / SPEC_FILE
     if not file.is_file():
         raise SpecError("file not found", file=file, hint="create it; see docs/instructors.md")
@@ -206,7 +227,7 @@ def load_assignment(folder: Path) -> Assignment:
         spec = Assignment.model_validate({**raw, "root": folder.resolve()})
     except ValidationError as exc:
         raise _spec_error(exc, file) from exc
-    if spec.id != folder.name:
+    if named_by_folder and spec.id != folder.name:
         raise SpecError(
             f"id '{spec.id}' differs from the folder name '{folder.name}'",
             file=file,

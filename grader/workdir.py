@@ -6,33 +6,36 @@ import os
 import shutil
 from pathlib import Path
 
-from grader.intake import Submission
+from grader import files
+from grader.intake import MAX_NOTEBOOK_BYTES, Submission
 
 MAX_COPY_BYTES = 200 * 1024 * 1024
 
 
 def prepare(submission: Submission, scratch: Path, *, notebook_name: str) -> Path:
-    """Copy the submission's files (no symlinks, bounded size) into ``scratch/work``."""
+    """Copy the submission's files (regular files only, bounded) into ``scratch/work``."""
     work = scratch / "work"
     work.mkdir(mode=0o777)
     if submission.folder is not None:
         _copy_tree(submission.folder, work)
-    (work / notebook_name).write_bytes(submission.path.read_bytes())
+    notebook = files.read_regular(submission.path, max_bytes=MAX_NOTEBOOK_BYTES)
+    (work / notebook_name).write_bytes(notebook)
     os.chmod(work, 0o777)  # a non-root sandbox user must be able to write here
     return work
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
+    """Folders and regular files; links, devices, FIFOs, notebooks and ``.git`` are left out."""
     budget = MAX_COPY_BYTES
-    for root, dirs, files in os.walk(src, followlinks=False):
-        rel = Path(root).relative_to(src)
-        dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink() and d != ".git"]
-        (dst / rel).mkdir(parents=True, exist_ok=True)
-        for name in files:
-            path = Path(root) / name
-            if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb":
-                continue
-            budget -= path.stat().st_size
+    for entry in files.walk(src):
+        if ".git" in entry.relative.parts:
+            continue
+        target = dst / entry.relative
+        if entry.kind == "dir":
+            target.mkdir(parents=True, exist_ok=True)
+        elif entry.kind == "file" and entry.path.suffix != ".ipynb":
+            budget -= entry.size
             if budget < 0:
                 return
-            shutil.copyfile(path, dst / rel / name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(entry.path, target, follow_symlinks=False)

@@ -149,3 +149,104 @@ def test_cli_as_a_process(course: Path, notebooks: Path) -> None:
     )
     assert done.returncode == 1, done.stderr
     assert GradeResult.model_validate_json(done.stdout).status == Status.INVALID_NOTEBOOK
+
+
+# ---------------------------------------------------------------- bounded, honest about it (#11)
+
+HONEST = (
+    "def square(x):\n    return x * x\n",
+    "class Counter:\n    def __init__(self, start=0):\n        self.total = start\n\n"
+    "    def add(self, n):\n        self.total += n\n        return self.total\n",
+)
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata["dl_grader"] = {"assignment": "tiny"}
+    nbformat.write(nb, path)
+    return path
+
+
+def _check_process(course: Path, notebook: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "GRADER_COURSE": str(course), "COLUMNS": "300"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "check", "-a", "tiny", str(notebook)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_tests_reports_interrupted(course: Path, tmp_path: Path) -> None:
+    """It used to print "graded" with the points of the tests that had run."""
+    import signal
+    import time
+
+    started = tmp_path / "square-called"
+    slow_square = f"def square(x):\n    open({str(started)!r}, 'w').close()\n    import time\n"
+    slow_square += "    time.sleep(30)\n    return x * x\n"
+    nb = _notebook(tmp_path / "slow.ipynb", slow_square, HONEST[1])
+    proc = _check_process(course, nb)
+    deadline = time.monotonic() + 120
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert started.exists(), proc.communicate()[0]
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert "interrupted (Ctrl-C)" in output and "not graded" in output
+    assert "/ 3 points" not in output and "all checks passed" not in output
+
+
+@pytest.mark.slow
+def test_check_ends_at_its_overall_limit(course: Path, tmp_path: Path) -> None:
+    """Each cell is within its limit, the whole is not: the command still ends, and says why."""
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy)
+    spec = copy / "assignments" / "tiny" / "assignment.toml"
+    text = spec.read_text(encoding="utf-8").replace(
+        "[resources]\n", "[resources]\ngrading_timeout = 8\n"
+    )
+    spec.write_text(text, encoding="utf-8")
+    nb = _notebook(tmp_path / "slow.ipynb", *HONEST, *["import time\ntime.sleep(3)"] * 8)
+    proc = _check_process(copy, nb)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, output
+    assert "overall limit of 8 s" in output
+
+
+def test_markup_and_escapes_in_student_text_are_shown_as_text(run: Invoke, tmp_path: Path) -> None:
+    """'[/]' in an error message made `grade check` die with a traceback; ESC c cleared the
+    screen."""
+    raising = 'raise ValueError("[/] [bold green]3 / 3 graded[/] \\x1bc\\x1b[2J")'
+    nb = _notebook(tmp_path / "nb.ipynb", *HONEST, raising)
+    result = run("check", str(nb))
+    assert result.exit_code == 0, result.output
+    assert "[/] [bold green]3 / 3 graded[/]" in result.output
+    assert "\x1b" not in result.output and "\\x1bc" in result.output
+
+
+def test_batch_output_shows_file_names_as_text() -> None:
+    """A file named with escape sequences cleared the screen and printed a fake summary."""
+    import io
+
+    from grader.batch.runner import BatchSummary
+    from grader.commands import batch as batch_cli
+
+    screen = io.StringIO()
+    summary = BatchSummary(
+        total=1, ignored=["\x1bc\x1b[2J14 graded, 0 failed[/].txt"], grader_errors=["[/]x"]
+    )
+    old = batch_cli.console
+    batch_cli.console = Console(file=screen, force_terminal=True, width=300)
+    try:
+        batch_cli._print_run(summary)
+    finally:
+        batch_cli.console = old
+    shown = screen.getvalue()
+    assert "\x1bc" not in shown and "\x1b[2J" not in shown
+    assert "\\x1bc\\x1b[2J14 graded, 0 failed[/].txt" in shown and "[/]x" in shown

@@ -53,6 +53,8 @@ TARGET = ROOT / "tests" / "fixtures" / "assignments" / "hostile_target"
 SAMPLES = sorted(p.name for p in HOSTILE.iterdir() if (p / "expected.toml").is_file())
 
 MARK = "HOSTILE_WAS_HERE"
+OLD_PYC_CACHE = Path.home() / ".cache" / "dl-grader" / "pyc"
+"""Where the grader once kept rewritten tests, shared by every run: pyc_trojan plants there."""
 FORGED_NAMES = {"conftest.py", "results.json", "gradebook.csv"}
 HIDDEN_CANARIES = ("HIDDEN-TEST-CANARY-3f9c1a", "HIDDEN-LABEL-CANARY-b72e04")
 ENV_CANARY = "GRADER_HOST_CANARY"
@@ -384,7 +386,9 @@ def _cmd(proc: psutil.Process) -> str:
 
 
 def _restore(host: Host, before: dict[str, str]) -> None:
-    """Put the assignment copy and the canary folder back as they were (local runs)."""
+    """Put the assignment copy and the canary folder back as they were (local runs), and drop
+    what pyc_trojan planted in the grader's old shared pyc cache for this course copy."""
+    shutil.rmtree(OLD_PYC_CACHE / host.root.relative_to("/"), ignore_errors=True)
     shutil.rmtree(host.spec.root)
     shutil.copytree(TARGET, host.spec.root)
     for path in [*host.cwd.iterdir(), *host.scratch.iterdir()]:
@@ -555,3 +559,116 @@ def _mp_helper(proc: psutil.Process) -> bool:
         return "multiprocessing" in " ".join(proc.cmdline())
     except psutil.Error:
         return False
+
+
+# ---------------------------------------------------------------------------- round 2 (#11)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_flood_of_comment_openings_is_parsed_in_linear_time(
+    hosts: Callable[[str], Host], backend: str
+) -> None:
+    """240 KB of '<!--' cost the quadratic stripper 70 s before any sandbox ran; now ms."""
+    run = grade_sample(hosts(backend), "answer_comment_flood")
+    assert run.result.timings.intake_s < 10  # 1000x margin over the linear parser
+    assert [a.id for a in run.result.answers] == ["q1"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_disguised_import_is_blocked(hosts: Callable[[str], Host], backend: str) -> None:
+    """Each route (a claimed file name, a claimed module, a written module, the package's own
+    file through a loader with sys.meta_path emptied) is refused in its own cell; under Docker
+    a subprocess cannot import it either."""
+    run = grade_sample(hosts(backend), "forbidden_disguised")
+    blocked = [e.index for e in run.result.cell_errors if e.ename == "ForbiddenImportError"]
+    assert blocked == [1, 2, 3, 4], run.result.cell_errors
+    [child] = [e.evalue for e in run.result.cell_errors if "subprocess" in e.evalue]
+    if backend == "local":  # no audit hook in a child process, and no mount namespace
+        pytest.xfail(f"{_NOT_A_BOUNDARY}: {child}")
+    assert child.endswith("blocked"), child  # Docker mounts a stub over the module
+
+
+def _victim(folder: Path) -> Path:
+    """An honest notebook with a wrong square(): 1 point of 3, whatever ran before it."""
+    import sys
+
+    import nbformat
+
+    sys.path.insert(0, str(HOSTILE))
+    from make_hostile import HONEST_COUNTER, WRONG_SQUARE, Sample, notebook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "victim.ipynb"
+    sample = Sample("victim", "honest, square wrong", (WRONG_SQUARE, HONEST_COUNTER), "")
+    path.write_text(nbformat.writes(notebook(sample)), encoding="utf-8")
+    return path
+
+
+def test_a_trojan_cannot_change_another_grading(hosts: Callable[[str], Host]) -> None:
+    """pyc_trojan (run as a student's local `grade check --hidden` would) plants assertion-free
+    pycs of the course's tests; the next grading, in this process or a fresh one, is not
+    changed by them: the grader reads no pyc it did not make in this process."""
+    import subprocess
+    import sys
+
+    host = hosts("local")
+    victim = _victim(host.root / "victim")
+    with _grading_context(host):
+        trojan = grade_submission(
+            host.spec, HOSTILE / "pyc_trojan", options=Options(sandbox=_sandbox("local"))
+        )
+        planted = [e.evalue for e in trojan.cell_errors if "planted" in e.evalue]
+        assert planted and not planted[0].startswith("planted 0"), trojan.cell_errors
+        here = grade_submission(host.spec, victim, options=Options(sandbox=_sandbox("local")))
+        code = (
+            "import sys; from pathlib import Path\n"
+            "from grader.grading import Options, grade_submission\n"
+            "from grader.sandbox.local import LocalSandbox\n"
+            "from grader.spec import load_assignment\n"
+            "spec = load_assignment(Path(sys.argv[1]))\n"
+            "options = Options(sandbox=LocalSandbox())\n"
+            "r = grade_submission(spec, Path(sys.argv[2]), options=options)\n"
+            "print(r.points)\n"
+        )
+        fresh = subprocess.run(
+            [sys.executable, "-c", code, str(host.spec.root), str(victim)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+    try:
+        assert here.points == 1.0, here.tests
+        assert float(fresh.stdout.strip().splitlines()[-1]) == 1.0, fresh.stdout
+    finally:
+        shutil.rmtree(OLD_PYC_CACHE / host.root.relative_to("/"), ignore_errors=True)
+        for cache in host.spec.root.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_student_text_reaches_no_screen_or_page_as_markup_or_control_codes(
+    hosts: Callable[[str], Host], backend: str
+) -> None:
+    """terminal_escape's ESC c, screen clears, rich markup and bidi override are shown as
+    text: `grade check`'s rendering neither crashes on '[/]' nor clears the screen, and the
+    feedback files carry no raw control character."""
+    import io
+
+    from rich.console import Console
+
+    from grader.batch.store import BatchInfo, Stored
+    from grader.report.console import render
+    from grader.report.feedback import feedback_html, feedback_markdown
+
+    run = grade_sample(hosts(backend), "terminal_escape")
+    screen = io.StringIO()
+    render(run.result, Console(file=screen, force_terminal=True, width=120))
+    shown = screen.getvalue()
+    for sequence in ("\x1bc", "\x1b[2J", "\x1b[H", "\u202e"):
+        assert sequence not in shown
+    assert "[/]" in shown and "\\x1bc" in shown  # shown, escaped, not obeyed
+    stored = Stored("s", run.result, None, run.result_file.parent)
+    info = BatchInfo.of(hosts(backend).spec)
+    for page in (feedback_markdown(stored, info), feedback_html(stored, info)):
+        assert "\x1b" not in page and "\u202e" not in page

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import stat
+import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -183,3 +186,108 @@ def test_cells_without_ids_are_accepted(tmp_path: Path) -> None:
 def test_whitespace_only_code_is_no_code(tmp_path: Path) -> None:
     exc = refused(_one_code_cell(tmp_path / "blank.ipynb", "  \n\t"), tmp_path)
     assert exc.status == Status.INVALID_NOTEBOOK
+
+
+# ---------------------------------------------------------------- submissions are data (#11)
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """Fail instead of hanging: a read of /dev/zero or a FIFO never ends by itself."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise AssertionError("intake blocked or read without end")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(30)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_notebook_linked_to_the_reference_is_refused(make_nb: MakeNb, tmp_path: Path) -> None:
+    reference = make_nb("x = 1", name="reference.ipynb")
+    link = tmp_path / "ivanov.ipynb"
+    link.symlink_to(reference)
+    exc = refused(link, tmp_path)
+    assert exc.status == Status.INVALID_NOTEBOOK and "symbolic link" in exc.message
+    folder = tmp_path / "petrov"
+    folder.mkdir()
+    (folder / "tiny.ipynb").symlink_to(reference)
+    exc = refused(folder, tmp_path)
+    assert exc.status == Status.INVALID_NOTEBOOK and "symbolic link" in exc.message
+
+
+@pytest.mark.usefixtures("no_hang")
+def test_links_to_devices_and_fifos_are_refused_without_reading(tmp_path: Path) -> None:
+    zero = tmp_path / "zero.ipynb"
+    zero.symlink_to("/dev/zero")
+    fifo = tmp_path / "fifo.ipynb"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    os.mkfifo(folder / "tiny.ipynb")
+    for given in (zero, fifo, folder):
+        exc = refused(given, tmp_path)
+        assert exc.status == Status.INVALID_NOTEBOOK, given
+    assert "FIFO" in refused(fifo, tmp_path).message
+
+
+@pytest.mark.usefixtures("no_hang")
+def test_the_sandbox_copy_holds_no_link_device_or_fifo(make_nb: MakeNb, tmp_path: Path) -> None:
+    from grader.workdir import prepare
+
+    folder = tmp_path / "sub"
+    make_nb("x = 1", folder=folder)
+    (folder / "data.csv").write_text("1\n")
+    (folder / "passwd").symlink_to("/etc/passwd")
+    (folder / "zero").symlink_to("/dev/zero")
+    os.mkfifo(folder / "pipe")
+    (tmp_path / "w").mkdir()
+    work = prepare(take(folder, tmp_path), tmp_path / "w", notebook_name="tiny.ipynb")
+    assert sorted(p.name for p in work.iterdir()) == ["data.csv", "tiny.ipynb"]
+
+
+def _zip_entries(path: Path, names: list[str], data: bytes = b"") -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in names:
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("what", "names"),
+    [
+        ("a 300-byte name", ["x" * 300 + ".txt"]),
+        ("1,500 folders deep", ["d/" * 1500 + "f.txt"]),
+        ("60,000 empty files", [f"f{i}.txt" for i in range(60_000)]),
+    ],
+)
+def test_unusable_zips_are_verdicts(
+    make_nb: MakeNb, tmp_path: Path, what: str, names: list[str]
+) -> None:
+    """Each was an uncaught OSError, RecursionError, or 23 s of unpacking."""
+    nb = make_nb("x = 1", name="src.ipynb").read_bytes()
+    archive = _zip_entries(tmp_path / "hw.zip", names)
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("tiny.ipynb", nb)
+    started = time.monotonic()
+    exc = refused(archive, tmp_path)
+    assert exc.status == Status.INVALID_NOTEBOOK, what
+    assert time.monotonic() - started < 10
+    assert not (tmp_path / "scratch" / "unzipped" / "tiny.ipynb").exists()
+
+
+def test_a_zip_with_a_bad_crc_is_a_verdict(make_nb: MakeNb, tmp_path: Path) -> None:
+    nb = make_nb("x = 1", name="src.ipynb").read_bytes()
+    archive = tmp_path / "hw.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("tiny.ipynb", nb)
+    raw = bytearray(archive.read_bytes())
+    at = raw.index(nb[:40])
+    raw[at + 5] ^= 0xFF  # the data no longer matches its CRC
+    archive.write_bytes(bytes(raw))
+    exc = refused(archive, tmp_path)
+    assert exc.status == Status.INVALID_NOTEBOOK and "damaged" in exc.message

@@ -42,3 +42,84 @@ def test_each_assignment_gets_its_own_conftest(tmp_path: Path, order: tuple[str,
         plugin = run_tests(spec, bridge=None, hidden=False)
         outcomes = {rec.nodeid.split("::")[-1]: rec.outcome for rec in plugin.tests.values()}
         assert outcomes == {"test_conftest_is_this_assignments": "passed"}, name
+
+
+# ---------------------------------------------------------------- host-side bounds (#11)
+
+BUDGETED = """import pytest
+
+from grader.testing.budget import time_budget
+
+
+@pytest.mark.points(1, component="funcs")
+@pytest.mark.budget(0.5)
+def test_runaway_host_work():
+    while True:  # work sized by a student: far more than the assignment needs
+        sum(range(1000))
+
+
+@pytest.mark.points(1, component="funcs")
+def test_bounded_step():
+    with time_budget(0.3, what="the finite-difference check"):
+        while True:
+            sum(range(1000))
+
+
+@pytest.mark.points(1, component="funcs")
+def test_next_one_runs():
+    assert True
+"""
+
+
+def test_a_test_past_its_host_budget_fails_and_the_next_runs(tmp_path: Path) -> None:
+    root = _assignment(tmp_path, "budget")
+    (root / "tests" / "public" / "test_which.py").write_text(BUDGETED)
+    plugin = run_tests(load_assignment(root), bridge=None, hidden=False)
+    by = {rec.nodeid.split("::")[-1]: rec for rec in plugin.tests.values()}
+    assert by["test_runaway_host_work"].outcome == "failed"
+    assert "more than 0.5 s of the grader's CPU" in by["test_runaway_host_work"].message
+    assert "the finite-difference check used more than 0.3 s" in by["test_bounded_step"].message
+    assert by["test_next_one_runs"].outcome == "passed"
+
+
+def test_rewritten_tests_are_cached_in_memory_and_no_pyc_is_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second run reuses the rewritten module (no rewrite); a pyc planted where pytest
+    would look (its __pycache__, the shared cache an earlier grader kept) is never loaded."""
+    import importlib.util
+    import marshal
+
+    from _pytest.assertion import rewrite
+
+    from grader.testing import run as run_module
+
+    root = _assignment(tmp_path, "cached")
+    test = root / "tests" / "public" / "test_which.py"
+    test.write_text(CHECK.format(name="someone else"))  # fails: which == "cached"
+    source = test.read_bytes()
+    passing = compile(source, str(test), "exec", optimize=1)  # asserts stripped
+    pyc = importlib.util.MAGIC_NUMBER + b"\x03\x00\x00\x00"
+    pyc += importlib.util.source_hash(source)[:8] + marshal.dumps(passing)
+    for folder in (test.parent / "__pycache__", tmp_path / "cache" / "dl-grader" / "pyc"):
+        target = folder if folder.name == "__pycache__" else folder / str(test.parent)[1:]
+        target.mkdir(parents=True, exist_ok=True)
+        (target / (test.name[:-3] + rewrite.PYC_TAIL)).write_bytes(pyc)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    calls: list[Path] = []
+    original = rewrite._rewrite_test
+
+    def counting(fn: Path, config: pytest.Config) -> tuple[bytes, object]:
+        calls.append(fn)
+        return original(fn, config)  # type: ignore[return-value]
+
+    monkeypatch.setattr(rewrite, "_rewrite_test", counting)
+    run_module._REWRITTEN.clear()
+    for _ in range(2):
+        plugin = run_tests(load_assignment(root), bridge=None, hidden=False)
+        [rec] = plugin.tests.values()
+        assert rec.outcome == "failed"  # the planted pyc would pass it
+    assert calls.count(test) == 1
+    test.write_text(CHECK.format(name="cached"))  # a changed file is rewritten again
+    [rec] = run_tests(load_assignment(root), bridge=None, hidden=False).tests.values()
+    assert rec.outcome == "passed" and calls.count(test) == 2

@@ -12,7 +12,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, files
+from grader.errors import SubmissionError
 from grader.spec import SPEC_FILE, Assignment
 
 _SKIP_DIRS = {
@@ -30,18 +31,23 @@ _CHUNK = 1 << 20
 def _files(folder: Path, *, follow: bool) -> list[Path]:
     """Files under ``folder``, sorted; symlinks followed only when ``follow``."""
     out = []
-    for root, dirs, files in os.walk(folder, followlinks=follow):
+    for root, dirs, names in os.walk(folder, followlinks=follow):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-        out += [Path(root) / n for n in files if not n.endswith((".pyc", ".pyo"))]
+        out += [Path(root) / n for n in names if not n.endswith((".pyc", ".pyo"))]
     return sorted(out)
 
 
-def _feed(h: hashlib._Hash, path: Path, name: str) -> None:
+def _feed(h: hashlib._Hash, path: Path, name: str, *, follow: bool = True) -> None:
     h.update(name.encode() + b"\0")
-    with path.open("rb") as fh:
+    with open(path, "rb", opener=None if follow else _no_follow) as fh:
         while chunk := fh.read(_CHUNK):
             h.update(chunk)
     h.update(b"\0")
+
+
+def _no_follow(path: str, flags: int) -> int:
+    """Open without following a final link or blocking on a FIFO (the caller checked)."""
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
 
 
 def assignment_fingerprint(spec: Assignment) -> str:
@@ -69,14 +75,18 @@ def _roots(spec: Assignment) -> list[Path]:
 
 
 def submission_digest(source: Path) -> str:
-    """Hash of what was submitted: the file, or every file of the folder with its name."""
+    """Hash of what was submitted: the file, or every regular file of the folder with its name
+    (never following a link; a tree over the intake's limits hashes to what refuses it)."""
     h = hashlib.sha256()
-    if source.is_dir():
-        for path in _files(source, follow=False):
-            if path.is_file() and not path.is_symlink():
-                _feed(h, path, path.relative_to(source).as_posix())
-    else:
-        _feed(h, source, source.name)
+    try:
+        if files.kind(source) == "dir":
+            for entry in files.walk(source):
+                if entry.kind == "file" and not _SKIP_DIRS & set(entry.relative.parts):
+                    _feed(h, entry.path, entry.relative.as_posix(), follow=False)
+        elif files.kind(source) == "file":
+            _feed(h, source, source.name, follow=False)
+    except (SubmissionError, OSError) as exc:
+        h.update(f"refused: {exc}".encode())
     return h.hexdigest()
 
 

@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from grader import files
 from grader.batch.timestamps import GitTimes, ManifestRow, file_time, read_manifest
-from grader.errors import GraderError
+from grader.errors import GraderError, SubmissionError
 from grader.results import Status
 
 GRADABLE_SUFFIXES = {".ipynb", ".zip"}
@@ -46,7 +47,8 @@ class Entry:
     """What to grade (file, folder or zip); None when there is nothing to grade."""
     submitted_at: datetime | None = None
     time_from: str = ""
-    """Where ``submitted_at`` came from: manifest, git, file, or empty."""
+    """Where ``submitted_at`` came from: manifest, git-arrival, file, git-committer (set by the
+    student), or empty (see ``grader.batch.timestamps``)."""
     verdict: Status | None = None
     """Set when the entry cannot be graded; ``message`` says why."""
     message: str = ""
@@ -119,8 +121,8 @@ def extract_class(archive: Path, target: Path) -> Path:
 
 def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
     name = Path(info.filename)
-    if name.is_absolute() or ".." in name.parts or (info.external_attr >> 28) == 0xA:
-        return
+    if files.check_name(info.filename) or (info.external_attr >> 28) == 0xA:
+        return  # outside the archive, a link, too deep or too long a name: not extracted
     if "__MACOSX" in name.parts:
         return
     path = Path(zf.extract(info, target))
@@ -141,7 +143,15 @@ def _descend(root: Path) -> Path:
 
 
 def _notebooks(folder: Path) -> int:
-    return sum(1 for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    """Notebooks in ``folder`` (links count too); -1 when it is too large to tell."""
+    try:
+        return sum(
+            1
+            for e in files.walk(folder)
+            if e.path.name.endswith(".ipynb") and ".ipynb_checkpoints" not in e.relative.parts
+        )
+    except SubmissionError:
+        return -1
 
 
 def _junk(path: Path) -> bool:
@@ -151,10 +161,11 @@ def _junk(path: Path) -> bool:
 def _scan(root: Path, *, skip: set[Path]) -> tuple[list[Entry], list[str]]:
     found, ignored = [], []
     for path in sorted(root.iterdir()):
+        plain = files.kind(path) in ("file", "dir")
         if (
             _junk(path)
-            or path.resolve() in skip
-            or (path.is_file() and path.suffix.lower() in IGNORED_SUFFIXES)
+            or (plain and path.resolve() in skip)
+            or (files.kind(path) == "file" and path.suffix.lower() in IGNORED_SUFFIXES)
         ):
             ignored.append(path.name)
             continue
@@ -163,20 +174,21 @@ def _scan(root: Path, *, skip: set[Path]) -> tuple[list[Entry], list[str]]:
 
 
 def _entry(path: Path) -> Entry:
-    student = student_id(path.name if path.is_dir() else path.stem)
+    student = student_id(path.name if files.kind(path) == "dir" else path.stem)
     verdict, message = _refusal(path)
     return Entry(student=student, source=path, verdict=verdict, message=message, sources=(path,))
 
 
 def _refusal(path: Path) -> tuple[Status | None, str]:
+    why = files.refusal(path)  # links (to the reference, to /dev/zero), devices, FIFOs
+    if why:
+        return Status.INVALID_NOTEBOOK, why
     if not os.access(path, os.R_OK):
         return Status.INVALID_NOTEBOOK, f"{path.name} cannot be read (permissions)"
     if path.is_file() and path.suffix.lower() not in GRADABLE_SUFFIXES:
         return Status.INVALID_NOTEBOOK, (
             f"{path.name} is not a notebook (.ipynb), a folder or a zip; submit the notebook itself"
         )
-    if not path.is_file() and not path.is_dir():
-        return Status.INVALID_NOTEBOOK, f"{path.name} is not a regular file or folder"
     return None, ""
 
 
@@ -185,9 +197,9 @@ def _merge(
 ) -> tuple[list[Entry], list[str]]:
     """Manifest rows name their student, file and time; other entries of a student the
     manifest names are superseded; the rest of the folder is kept as found."""
-    by_path = {e.source.resolve(): e for e in found if e.source is not None}
+    by_path = {_where(e.source): e for e in found if e.source is not None}
     entries = [_from_row(row, root, by_path) for row in rows]
-    claimed = {e.source.resolve() for e in entries if e.source is not None}
+    claimed = {_where(e.source) for e in entries if e.source is not None}
     listed = {e.student for e in entries}
     rest = [e for path, e in by_path.items() if path not in claimed]
     entries += [e for e in rest if e.student not in listed]
@@ -201,7 +213,8 @@ def _merge(
 def _from_row(row: ManifestRow, root: Path, by_path: dict[Path, Entry]) -> Entry:
     student = student_id(row.student or Path(row.file).stem)
     path = (root / row.file) if row.file else None
-    if path is None or not path.exists():
+    outside = path is not None and not _where(path).is_relative_to(root.resolve())
+    if path is None or outside or files.kind(path) == "missing":
         return Entry(
             student=student,
             source=None,
@@ -211,13 +224,19 @@ def _from_row(row: ManifestRow, root: Path, by_path: dict[Path, Entry]) -> Entry
             message=f"the manifest (line {row.line}) names {row.file or 'no file'}, "
             "which is not in the submissions",
         )
-    seen = by_path.get(path.resolve()) or _entry(path)
+    seen = by_path.get(_where(path)) or _entry(path)
     return replace(
         seen,
         student=student,
         submitted_at=row.submitted_at,
         time_from="manifest" if row.submitted_at else "",
     )
+
+
+def _where(path: Path) -> Path:
+    """``path`` with its folders resolved but not itself: a link stays a link (two links to
+    one reference are two submissions, each refused)."""
+    return path.parent.resolve() / path.name
 
 
 def _duplicate(group: list[Entry]) -> Entry:
@@ -238,7 +257,7 @@ def _with_time(entry: Entry, git: GitTimes | None) -> Entry:
         return entry
     committed = git.of(entry.source) if git is not None else None
     if committed is not None:
-        return replace(entry, submitted_at=committed, time_from="git")
+        return replace(entry, submitted_at=committed[0], time_from=committed[1])
     try:
         return replace(entry, submitted_at=file_time(entry.source), time_from="file")
     except OSError:

@@ -14,15 +14,19 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from contextlib import suppress
+from dataclasses import replace
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
 from grader.batch.worker import RECYCLE_AFTER, Job, WorkerConfig, serve
+from grader.sandbox.choose import Backend, remove_kernels_of
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -45,6 +49,7 @@ class Worker:
 
     def __init__(self, ctx: Any, config: WorkerConfig, slot: int) -> None:
         self.slot = slot
+        self.config = config
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(
             target=serve, args=(child, config), daemon=True, name=f"grade-worker-{slot}"
@@ -54,6 +59,7 @@ class Worker:
         self.job: Job | None = None
         self.since = 0.0
         self.jobs_done = 0
+        self.cleaned = False
 
     @property
     def pid(self) -> int:
@@ -72,11 +78,31 @@ class Worker:
             os.kill(self.pid, sig)
 
     def kill(self) -> None:
-        """SIGKILL the worker and the kernels it started."""
+        """SIGKILL the worker and the kernels and containers it started."""
         for child in children(self.pid):
             kill_group(child)
         self.signal(signal.SIGKILL)
         self.proc.join(5)
+        self.cleanup()
+
+    def rss_mb(self) -> float:
+        """The worker's resident memory (kernels excluded: they have their own limits)."""
+        try:
+            pages = int(Path(f"/proc/{self.pid}/statm").read_text().split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def cleanup(self) -> None:
+        """Once the worker has ended: remove the sandbox containers it left (a killed worker
+        cannot remove them) and its temporary folder. Idempotent."""
+        if self.proc.is_alive() or self.cleaned:
+            return
+        self.cleaned = True
+        if self.config.backend is Backend.DOCKER:
+            remove_kernels_of(self.pid, backend=Backend.DOCKER)
+        if self.config.scratch is not None:
+            shutil.rmtree(self.config.scratch, ignore_errors=True)
 
 
 class Pool:
@@ -93,12 +119,10 @@ class Pool:
         return Worker(self.ctx, self._config(slot), slot)
 
     def _config(self, slot: int) -> WorkerConfig:
-        if self.config.log is None:
-            return self.config
-        log = self.config.log.with_name(f"worker-{slot}.log")
-        return WorkerConfig(
-            self.config.assignment, self.config.backend, self.config.hidden, self.config.out, log
-        )
+        log = self.config.log.with_name(f"worker-{slot}.log") if self.config.log else None
+        scratch = Path(tempfile.mkdtemp(prefix=f"dl-grader-w{slot}-"))
+        scratch.chmod(0o755)  # the sandbox user traverses it to its work folder
+        return replace(self.config, log=log, scratch=scratch)
 
     def idle(self) -> list[Worker]:
         return [w for w in self.workers if w.job is None]
@@ -108,6 +132,7 @@ class Pool:
 
     def replace(self, worker: Worker) -> Worker:
         """A fresh worker in the slot of ``worker`` (which is dead or retiring)."""
+        worker.cleanup()
         fresh = self._start(worker.slot)
         self.workers[worker.slot] = fresh
         return fresh
@@ -118,6 +143,8 @@ class Pool:
             worker.stop()
             self.retired.append(worker)
             self.replace(worker)
+        for old in self.retired:
+            old.cleanup()
         self.retired = [w for w in self.retired if w.proc.is_alive()]
 
     def poll(self, timeout: float) -> list[tuple[Worker, Message]]:
@@ -154,6 +181,8 @@ class Pool:
         for w in [*self.workers, *self.retired]:
             if w.proc.is_alive():
                 w.kill()
+            w.proc.join(5)
+            w.cleanup()
         self.reap()
         return late
 

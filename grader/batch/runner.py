@@ -69,6 +69,11 @@ class BatchOptions:
     """Recycle a worker after this many submissions (a defence, see ``RECYCLE_AFTER``)."""
     hard_timeout: float | None = None
     """Seconds after which a worker still grading one submission is killed; None = from spec."""
+    worker_memory_mb: int | None = None
+    """Resident memory past which a worker (the grader's side, not the kernel) is killed and
+    its submission recorded as a grader error; None = :func:`default_worker_memory`."""
+    retry_errors: bool = False
+    """Regrade stored grader errors that a rerun otherwise keeps (stalls)."""
 
 
 @dataclass
@@ -98,9 +103,15 @@ def default_workers(spec: Assignment, *, gpus: int = 0) -> int:
     return max(1, min(by_cpu, by_mem, 64))
 
 
+def default_worker_memory(spec: Assignment) -> int:
+    """MiB a grading worker may hold: ample for the grader and an assignment's tests; far
+    below what a runaway host-side read or computation reaches."""
+    return max(4096, 2 * spec.resources.memory_mb)
+
+
 def hard_limit(spec: Assignment) -> float:
     """Wall-clock seconds after which a worker grading one submission is presumed stuck."""
-    return max(300.0, 3 * spec.resources.total_timeout + 120)
+    return spec.resources.grading_limit
 
 
 def run_batch(
@@ -188,7 +199,8 @@ class _Batch:
         for entry in entries:
             self.store.clean_temporaries(entry.student)
             key = self._key(entry, fingerprint)
-            if not force and self.store.cached(entry.student, key):
+            retry = self.options.retry_errors
+            if not force and self.store.cached(entry.student, key, retry_errors=retry):
                 self._cached(entry)
             elif entry.verdict is not None or entry.source is None:
                 self._pending_verdicts.append((entry, key))
@@ -225,6 +237,8 @@ class _Batch:
         stored = self.store.load(entry.student)
         assert stored is not None
         r = stored.result
+        if r.status is Status.GRADER_ERROR:  # a stall kept from an earlier run
+            self.summary.grader_errors.append(entry.student)
         self.emit(Finished(entry.student, Outcome.CACHED, r.status, r.points, r.max_points))
 
     def _write_verdicts(self) -> None:
@@ -292,13 +306,16 @@ class _Batch:
 
     def _loop(self, pool: Pool, pending: deque[Job]) -> None:
         limit = self.options.hard_timeout or hard_limit(self.spec)
+        memory = self.options.worker_memory_mb or default_worker_memory(self.spec)
         while (pending or pool.busy()) and not self.summary.aborted:
             self._dispatch(pool, pending)
             for worker, msg in pool.poll(0.5):
                 self._handle(pool, worker, msg, pending)
             for worker in pool.busy():
                 if time.monotonic() - worker.since > limit:
-                    self._overdue(pool, worker, limit)
+                    self._stop(pool, worker, f"grading took longer than {limit:g} s")
+                elif worker.rss_mb() > memory:
+                    self._stop(pool, worker, f"grading used more than {memory} MiB on the host")
         if self.summary.aborted:
             self.summary.not_finished += [j.student for j in pending]
             self.summary.not_finished += [w.job.student for w in pool.busy() if w.job]
@@ -414,24 +431,30 @@ class _Batch:
             return
         self._fail(job, f"its worker process died twice (exit code {exitcode})", worker.slot)
 
-    def _overdue(self, pool: Pool, worker: Worker, limit: float) -> None:
+    def _stop(self, pool: Pool, worker: Worker, why: str) -> None:
+        """A job that overran: its worker is killed with its kernel and container, at once."""
         job = worker.job
+        seconds = time.monotonic() - worker.since
         worker.kill()
         self._release(worker)
         pool.reap()
         pool.replace(worker)
         if job is not None:
-            self._fail(job, f"grading took longer than {limit:g} s and was stopped", worker.slot)
+            self._fail(job, f"{why} and was stopped", worker.slot, seconds)
 
-    def _fail(self, job: Job, message: str, slot: int) -> None:
-        result = grader_error(self.spec, job.source, message)
-        self._store(job, result)
-        done = Done(job.student, result.status, 0.0, result.max_points, 0.0, result.message)
+    def _fail(self, job: Job, message: str, slot: int, seconds: float = 0.0) -> None:
+        """A stall: recorded as a grader error that the next run keeps (``sticky``)."""
+        result = grader_error(self.spec, job.source, message, student=job.student)
+        self._store(job, result, seconds, sticky=True)
+        done = Done(job.student, result.status, 0.0, result.max_points, seconds, result.message)
         self._finished(job, done, slot)
 
-    def _store(self, job: Job, result: GradeResult) -> None:
-        """Keep a verdict the parent reached without grading (no grading time spent)."""
-        self.store.save(job.student, result, record_for(job, 0.0, self.options.backend.value))
+    def _store(
+        self, job: Job, result: GradeResult, seconds: float = 0.0, *, sticky: bool = False
+    ) -> None:
+        """Keep a verdict the parent reached without a worker's result."""
+        record = record_for(job, seconds, self.options.backend.value, sticky=sticky)
+        self.store.save(job.student, result, record)
 
     def _interrupt(self, pool: Pool, pending: deque[Job]) -> None:
         self.summary.interrupted = True

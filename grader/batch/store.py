@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader import __version__
+from grader.errors import GraderError
 from grader.results import GradeResult, Status
 from grader.spec import Assignment, LatePolicy
 
@@ -43,11 +44,17 @@ class Record(_Frozen):
     key: str = Field(description="Cache key of the inputs the result was graded from.")
     source: str = Field("", description="The submission graded (file, folder or zip).")
     submitted_at: datetime | None = None
-    time_from: str = Field("", description="manifest, git, file, or empty.")
+    time_from: str = Field(
+        "", description="manifest, git-arrival, file, git-committer (student-set), or empty."
+    )
     graded_at: datetime
     seconds: float = 0.0
     backend: str = ""
     grader: str = __version__
+    sticky: bool = Field(
+        False,
+        description="A grader error a rerun keeps (the grading stalled); --retry-errors retries.",
+    )
 
 
 class ComponentInfo(_Frozen):
@@ -155,14 +162,19 @@ class Store:
         except (OSError, ValueError, ValidationError):
             return None
 
-    def cached(self, student: str, key: str) -> bool:
-        """A valid result graded from exactly these inputs (grader errors never count)."""
+    def cached(self, student: str, key: str, *, retry_errors: bool = False) -> bool:
+        """A valid result graded from exactly these inputs. Grader errors count only when they
+        are stalls (``sticky``: grading them again would stall again) and not ``retry_errors``."""
         folder = self.folder(student)
         record = self._record(folder)
         if record is None or record.key != key:
             return False
         stored = self.load(student)
-        return stored is not None and stored.result.status is not Status.GRADER_ERROR
+        if stored is None:
+            return False
+        if stored.result.status is Status.GRADER_ERROR:
+            return record.sticky and not retry_errors
+        return True
 
     def students(self) -> list[str]:
         if not self.out.is_dir():
@@ -194,6 +206,16 @@ class Store:
             )
         except (OSError, ValueError, ValidationError):
             return None
+
+    def require_info(self) -> BatchInfo:
+        """:meth:`info`, or an error saying what to run when the folder holds no batch."""
+        info = self.info()
+        if info is None:
+            raise GraderError(
+                f"{self.out} holds no batch results (no .batch/info.json)",
+                hint="run `grade batch ASSIGNMENT SUBMISSIONS --out OUT` first",
+            )
+        return info
 
     def log(self, entry: dict[str, object]) -> None:
         """Append one line to the run log (small, line-buffered, never rewritten)."""

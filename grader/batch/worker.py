@@ -15,6 +15,7 @@ import gc
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ class WorkerConfig:
     out: Path
     log: Path | None = None
     """File the worker's stdout/stderr go to (kept out of the parent's terminal)."""
+    scratch: Path | None = None
+    """The worker's own temporary folder (work folders, kernel sockets): the parent removes it
+    with whatever a killed worker left there."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_term)
     _redirect_output(config.log)
+    if config.scratch is not None:
+        tempfile.tempdir = str(config.scratch)
     try:
         warm = Warm(config)
         broken = warm.warm_up()
@@ -154,8 +160,9 @@ def grade_job(job: Job, warm: Warm, on_cell: object = None) -> Done | None:
     )
 
 
-def record_for(job: Job, seconds: float, backend: str) -> Record:
+def record_for(job: Job, seconds: float, backend: str, *, sticky: bool = False) -> Record:
     return Record(
+        sticky=sticky,
         student=job.student,
         key=job.key,
         source=str(job.source),
@@ -167,14 +174,26 @@ def record_for(job: Job, seconds: float, backend: str) -> Record:
     )
 
 
-def grader_error(spec: Assignment, source: Path | str, message: str) -> GradeResult:
-    """The result stored when grading itself failed (not the submission's fault)."""
+def grader_error(
+    spec: Assignment, source: Path | str, message: str, *, student: str = ""
+) -> GradeResult:
+    """The result stored when grading itself failed (not the submission's fault).
+
+    With ``student`` the failure is a stall (past the deadline, over the memory limit, a worker
+    killed twice): a rerun keeps it instead of stalling again, until asked to retry.
+    """
+    again = (
+        f"it is kept, not regraded by the next run (it would stall again): regrade it with "
+        f"`--only {student}` or `--retry-errors`"
+        if student
+        else "it is regraded on the next run"
+    )
     return GradeResult(
         assignment=spec.id,
         assignment_version=spec.version,
         submission=str(source),
         status=Status.GRADER_ERROR,
-        message=f"the grader failed on this submission: {message}; it is regraded on the next run",
+        message=f"the grader failed on this submission: {message}; {again}",
         max_points=spec.max_points,
     )
 

@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from grader.batch.gpus import parse_gpus
 from grader.batch.runner import BatchOptions, BatchSummary, run_batch
@@ -19,6 +20,7 @@ from grader.errors import GraderError
 from grader.locate import course_root
 from grader.report.build import Reports, build_reports
 from grader.report.progress import BatchProgress
+from grader.report.safe import text
 from grader.report.summary import render_summary
 from grader.sandbox.choose import Backend
 from grader.spec import SPEC_FILE, Assignment, find_assignment, load_assignment
@@ -73,6 +75,20 @@ def batch(
         typer.Option("--only", help="Regrade only this student (repeatable); reports are rebuilt."),
     ] = None,
     hidden: Annotated[bool, typer.Option(help="Run the hidden tests too.")] = True,
+    retry_errors: Annotated[
+        bool,
+        typer.Option(
+            "--retry-errors", help="Regrade stored grader errors (stalls are kept otherwise)."
+        ),
+    ] = False,
+    worker_memory: Annotated[
+        int | None,
+        typer.Option(
+            "--worker-memory",
+            min=256,
+            help="MiB a grading worker may use on the host before its submission is stopped.",
+        ),
+    ] = None,
 ) -> None:
     """Grade a whole class: parallel, cached, resumable; gradebook and feedback at the end."""
     try:
@@ -86,6 +102,8 @@ def batch(
             manifest=manifest,
             gpus=tuple(parse_gpus(gpus)),
             per_gpu=per_gpu,
+            retry_errors=retry_errors,
+            worker_memory_mb=worker_memory,
         )
         with BatchProgress(console) as progress:
             summary = run_batch(spec, submissions, out=out, options=options, on_event=progress)
@@ -135,14 +153,16 @@ def _print_run(s: BatchSummary) -> None:
         f"[/], {s.cached} cached, in {s.seconds:.1f} s{workers}",
         highlight=False,
     )
+    # file and student names come from the class folder: printed as Text, never as markup
     if s.ignored:
-        console.print(
-            f"[dim]ignored (not submissions): {', '.join(s.ignored[:20])}[/]", highlight=False
-        )
+        console.print(text(f"ignored (not submissions): {', '.join(s.ignored[:20])}", "dim"))
     if s.grader_errors:
         console.print(
-            f"[red]grader errors (regraded on the next run): {', '.join(s.grader_errors[:20])}[/]",
-            highlight=False,
+            text(
+                "grader errors (stalls are kept, the others regraded on the next run; see "
+                f"each message): {', '.join(s.grader_errors[:20])}",
+                "red",
+            )
         )
     if s.not_finished:
         console.print(
@@ -161,15 +181,17 @@ def _print_reports(reports: Reports) -> None:
         highlight=False,
     )
     for warning in reports.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(Text.assemble(("warning: ", "yellow"), text(warning)))
     if reports.unreadable:
         console.print(
-            f"[red]corrupt results (regraded by the next `grade batch`): "
-            f"{', '.join(reports.unreadable)}[/]",
-            highlight=False,
+            text(
+                "corrupt results (regraded by the next `grade batch`): "
+                f"{', '.join(reports.unreadable)}",
+                "red",
+            )
         )
 
 
 def _fail(exc: GraderError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    err.print(Text.assemble(("error: ", "bold red"), text(exc)))
     raise typer.Exit(2)

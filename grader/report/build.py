@@ -22,6 +22,7 @@ from grader.report.histogram import write_histogram
 from grader.report.json import write_json
 from grader.report.junit import JUnit, write_junit
 from grader.report.summary import ClassStats, summary_markdown
+from grader.review.apply import with_reviews
 
 GRADEBOOK_CSV = "gradebook.csv"
 GRADEBOOK_JSON = "gradebook.json"
@@ -43,20 +44,19 @@ class Reports:
 
 def build_reports(out: Path, *, histogram: bool = True) -> Reports:
     store = Store(out)
-    info = store.info()
-    if info is None:
-        raise GraderError(
-            f"{out} holds no batch results (no .batch/info.json)",
-            hint="run `grade batch ASSIGNMENT SUBMISSIONS --out OUT` first",
-        )
+    info = store.require_info()
     stats, junit, rows = ClassStats(max_points=info.max_points), JUnit(info), []
-    for stored in store.results():
+    warnings: list[str] = []
+    for found in store.results():
+        stored = with_reviews(found, info, warnings)
         write_feedback(stored, info)
         write_gradescope(stored, info)
         rows.append(row_of(stored, info))
         junit.add(stored)
         stats.add(stored)
-    reports = Reports(info=info, stats=stats, rows=rows, unreadable=store.invalid())
+    reports = Reports(
+        info=info, stats=stats, rows=rows, unreadable=store.invalid(), warnings=warnings
+    )
     write_csv(rows, info, out / GRADEBOOK_CSV)
     write_json(rows, info, out / GRADEBOOK_JSON)
     write_junit(junit, out / JUNIT_XML)

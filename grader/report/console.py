@@ -1,4 +1,8 @@
-"""Rich console rendering of one GradeResult, with next steps for a student."""
+"""Rich console rendering of one GradeResult, with next steps for a student.
+
+Everything that comes from the result is student text: it is passed as ``Text`` (never markup)
+through :func:`grader.report.safe.text` (control characters shown escaped).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from grader.report.safe import text
 from grader.results import GradeResult, Outcome, Status
 
 _STYLE = {
@@ -26,8 +31,13 @@ def render(result: GradeResult, console: Console) -> None:
         console.print(_answers_table(result))
     for err in result.cell_errors:
         console.print(
-            f"[red]Cell {err.index + 1} raised {err.ename}[/]: {err.evalue}\n"
-            f"[dim]{err.source_head}[/]"
+            Text.assemble(
+                text(f"Cell {err.index + 1} raised {err.ename}", "red"),
+                ": ",
+                text(err.evalue),
+                "\n",
+                text(err.source_head, "dim"),
+            )
         )
     console.print(_next_steps(result))
 
@@ -37,8 +47,10 @@ def _header(r: GradeResult) -> Panel:
     title = f"{r.assignment} · {r.points:g} / {r.max_points:g} points"
     if not r.hidden_included:
         title += " (public checks only)"
-    body = Text(r.message, style="green" if ok else "bold red")
-    return Panel(body, title=title, border_style="green" if ok else "red")
+    if r.status is Status.INTERRUPTED:
+        title = f"{r.assignment} · not graded"
+    body = text(r.message, "green" if ok else "bold red")
+    return Panel(body, title=text(title), border_style="green" if ok else "red")
 
 
 def _tests_table(r: GradeResult) -> Table:
@@ -48,11 +60,11 @@ def _tests_table(r: GradeResult) -> Table:
     for t in r.tests:
         name = t.id.split("::")[-1] + (" (hidden)" if t.hidden else "")
         table.add_row(
-            t.component,
-            name,
+            text(t.component),
+            text(name),
             Text(t.outcome.value, style=_STYLE[t.outcome]),
             f"{t.points:g}/{t.max_points:g}",
-            t.message[:400],
+            text(t.message[:400]),
         )
     return table
 
@@ -68,8 +80,8 @@ def _answers_table(r: GradeResult) -> Table:
             else f"missing: {a.message}"
         )
         table.add_row(
-            a.id,
-            Text(state, style="green" if a.answered else "red"),
+            text(a.id),
+            text(state, "green" if a.answered else "red"),
             f"{a.points:g}/{a.max_points:g}",
         )
     return table
@@ -90,9 +102,13 @@ def _next_steps(r: GradeResult) -> Panel:
         steps.append(_hidden_note(r))
     if r.needs_review:
         steps.append("• written answers are scored provisionally; a teacher reviews them")
-    if not steps:
+    if not steps and r.status is Status.INTERRUPTED:
+        steps = ["• run the same `grade check` again and let it finish"]
+    elif not steps and r.status is not Status.GRADED:
+        steps = ["• fix what the message above says, then run `grade check` again"]
+    elif not steps:
         steps = ["• all checks passed"]
-    return Panel(Group(*[Text(s) for s in steps]), title="Next steps", border_style="blue")
+    return Panel(Group(*[text(s) for s in steps]), title="Next steps", border_style="blue")
 
 
 def _hidden_note(r: GradeResult) -> str:

@@ -10,12 +10,14 @@ from pathlib import Path
 
 from grader.batch.store import BatchInfo, write_report
 from grader.report.gradebook import Row
+from grader.report.safe import printable
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(text: str) -> str:
-    """Neutralise spreadsheet formulas in text cells (CSV injection)."""
+    """Neutralise spreadsheet formulas (CSV injection) and control codes in text cells."""
+    text = printable(text)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
@@ -28,6 +30,7 @@ def header(info: BatchInfo) -> list[str]:
         "late_penalty",
         "late_hours",
         "submitted_at",
+        "submitted_from",
         *[f"{c.id} ({c.points:g})" for c in info.components],
         "tests_passed",
         "tests_total",
@@ -45,6 +48,7 @@ def values(row: Row, info: BatchInfo) -> list[str]:
         f"{row.late_penalty:g}",
         f"{row.late_hours:g}",
         row.submitted_at,
+        row.submitted_from,
         *[f"{row.components.get(c.id, 0.0):g}" for c in info.components],
         str(row.tests_passed),
         str(row.tests_total),

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from grader.batch.store import ARTIFACTS, BatchInfo, Stored, write_report
 from grader.report.gradebook import Lateness, lateness
+from grader.report.safe import printable
 from grader.results import AnswerResult, GradeResult, Outcome, Status, TestResult
 
 EMBED_LIMIT = 2 * 1024 * 1024
@@ -94,19 +95,25 @@ def test_name(t: TestResult) -> str:
 
 
 def _answer_state(a: AnswerResult) -> str:
+    if a.reviewed:
+        return "reviewed by a teacher"
     if not a.answered:
         return f"missing: {a.message}" if a.message else "missing"
-    return "answered, awaits review (points provisional)" if a.needs_review else "answered"
+    if a.needs_review:
+        note = f" — {a.message}" if a.message else ""
+        return f"answered, awaits review (points provisional){note}"
+    return "answered"
 
 
 # ---------------------------------------------------------------- Markdown
 def md_escape(text: str) -> str:
-    """Text safe to put into Markdown: no markup, no raw HTML, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """Text safe to put into Markdown: no markup, no raw HTML, no control codes, one line."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(printable(text).split()))
 
 
 def _fence(text: str, indent: str = "") -> str:
-    """``text`` verbatim in a fenced block no backtick run inside it can close."""
+    """``text`` verbatim (control codes escaped) in a fenced block no backtick run can close."""
+    text = printable(text)
     ticks = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, ticks + 1)
     lines = [f"{fence}text", *text.splitlines(), fence]
@@ -115,6 +122,7 @@ def _fence(text: str, indent: str = "") -> str:
 
 def _code(text: str) -> str:
     """An inline code span for a short name (backticks cannot close it)."""
+    text = " ".join(printable(text).split())
     ticks = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (ticks + 1)
     return f"{fence} {text} {fence}" if ticks else f"`{text}`"
@@ -144,6 +152,8 @@ def feedback_markdown(stored: Stored, info: BatchInfo) -> str:
             )
             if a.answered and a.text.strip():
                 out += ["", _fence(_clip(a.text), indent="  "), ""]
+            if a.comment:
+                out += [f"  - teacher's comment: {md_escape(a.comment)}"]
     if s.cell_errors:
         out += ["", "## Errors while the notebook ran", ""]
         for head, source in s.cell_errors:
@@ -173,7 +183,8 @@ pre{background:#f6f6f6;padding:.5rem;overflow:auto}img{max-width:100%;border:1px
 
 
 def e(text: str) -> str:
-    return html.escape(text, quote=True)
+    """Text safe in HTML: escaped, control codes shown as escapes."""
+    return html.escape(printable(text), quote=True)
 
 
 def feedback_html(stored: Stored, info: BatchInfo) -> str:
@@ -200,6 +211,7 @@ def feedback_html(stored: Stored, info: BatchInfo) -> str:
                 if a.answered and a.text.strip()
                 else ""
             )
+            + (f"<p class=comment>Teacher's comment: {e(a.comment)}</p>" if a.comment else "")
             + "</li>"
             for a in s.answers
         )

@@ -31,6 +31,15 @@ def lateness(stored: Stored, info: BatchInfo) -> Lateness:
     return Lateness(when, late_by, late_fraction(info.late, when))
 
 
+STUDENT_SET = {"git-committer": "git-committer (set by the student)"}
+"""Time sources a student controls, as the gradebook labels them."""
+
+
+def _source(stored: Stored) -> str:
+    source = stored.record.time_from if stored.record else ""
+    return STUDENT_SET.get(source, source)
+
+
 @dataclass(frozen=True)
 class Row:
     student: str
@@ -40,6 +49,9 @@ class Row:
     late_penalty: float
     late_hours: float
     submitted_at: str
+    submitted_from: str = ""
+    """Where ``submitted_at`` came from (``grader.batch.timestamps``); a student-set source
+    is labelled so."""
     components: dict[str, float] = field(default_factory=dict)
     tests_passed: int = 0
     tests_total: int = 0
@@ -65,6 +77,7 @@ def row_of(stored: Stored, info: BatchInfo) -> Row:
         late_penalty=r.late_penalty,
         late_hours=late.hours,
         submitted_at=late.submitted_at.isoformat(timespec="seconds") if late.submitted_at else "",
+        submitted_from=_source(stored),
         components={c.id: by_id.get(c.id, 0.0) for c in info.components},
         tests_passed=sum(t.outcome is Outcome.PASSED for t in r.tests),
         tests_total=len(r.tests),

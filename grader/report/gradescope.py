@@ -12,7 +12,7 @@ from typing import Any
 
 from grader.batch.store import BatchInfo, Stored, write_report
 from grader.report.feedback import test_name
-from grader.results import GradeResult
+from grader.results import AnswerResult, GradeResult
 
 FOLDER = "gradescope"
 
@@ -33,9 +33,7 @@ def gradescope_results(result: GradeResult, info: BatchInfo) -> dict[str, Any]:
             "name": f"Written answer {a.id}",
             "score": a.points,
             "max_score": a.max_points,
-            "output": ("answered; awaits review" if a.needs_review else "answered")
-            if a.answered
-            else f"missing: {a.message}",
+            "output": _answer_output(a),
             "visibility": "visible",
         }
         for a in result.answers
@@ -50,6 +48,14 @@ def gradescope_results(result: GradeResult, info: BatchInfo) -> dict[str, Any]:
         "visibility": "visible",
         "stdout_visibility": "hidden",
     }
+
+
+def _answer_output(a: AnswerResult) -> str:
+    if a.reviewed:
+        return "reviewed" + (f": {a.comment}" if a.comment else "")
+    if not a.answered:
+        return f"missing: {a.message}"
+    return "answered; awaits review" if a.needs_review else "answered"
 
 
 def write_gradescope(stored: Stored, info: BatchInfo) -> Path:

@@ -31,6 +31,7 @@ from grader.batch.events import (
     Started,
     Stopping,
 )
+from grader.report.safe import text
 
 _STYLE = {Outcome.GRADED: "green", Outcome.FAILED: "red", Outcome.CACHED: "dim"}
 
@@ -107,15 +108,17 @@ class BatchProgress:
         self.done += 1
         self.bar.update(self.task, completed=self.done)
         if self.live is None:
-            style = _STYLE[event.outcome]
-            self._line(
-                f"[{self.done}/{self.total}] {event.student}: [{style}]"
-                f"{event.status.value}[/] {event.points:g}/{event.max_points:g} "
-                f"({event.seconds:.1f} s)"
+            self.console.print(
+                Text.assemble(
+                    text(f"[{self.done}/{self.total}] {event.student}: "),
+                    text(event.status.value, _STYLE[event.outcome]),
+                    f" {event.points:g}/{event.max_points:g} ({event.seconds:.1f} s)",
+                )
             )
 
-    def _line(self, text: str) -> None:
-        self.console.print(text, highlight=False)
+    def _line(self, markup: str) -> None:
+        """A line of the grader's own markup (no student text)."""
+        self.console.print(markup, highlight=False)
 
     def counters(self) -> Text:
         return Text.assemble(
@@ -134,7 +137,7 @@ class BatchProgress:
         now = time.monotonic()
         for slot in sorted(self.slots):
             student, since, state = self.slots[slot]
-            table.add_row(str(slot + 1), student, state, f"{now - since:4.0f} s")
+            table.add_row(str(slot + 1), text(student), text(state), f"{now - since:4.0f} s")
         return table
 
     def __rich__(self) -> RenderableType:

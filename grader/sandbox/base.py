@@ -42,6 +42,10 @@ class KernelRequest:
     """Extra environment for the kernel (the rest of the environment is scrubbed)."""
     label: str = ""
     """Who this kernel is for (a student id or file name), for labels and logs."""
+    hidden_modules: tuple[str, ...] = ()
+    """Top-level modules the sandbox must not load (the spec's forbidden imports). A backend
+    that can hide them from every process of the sandbox does (Docker mounts a stub over each,
+    so not even a subprocess finds them); the kernel's audit hook refuses them in any case."""
 
 
 class Sandbox(Protocol):

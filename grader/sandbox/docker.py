@@ -20,6 +20,7 @@ See docs/docker.md for the threat model.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -101,6 +102,7 @@ class DockerSandbox:
         self.docker_cli = docker_cli
         self.lifetime = lifetime
         self._client = client
+        self._places: dict[tuple[str, tuple[str, ...]], dict[str, list[str]]] = {}
 
     @property
     def client(self) -> Any:
@@ -125,6 +127,7 @@ class DockerSandbox:
                 user=user,
                 lifetime=self._lifetime(request),
                 workdir=self.workdir,
+                hidden=self._hidden(image, request.hidden_modules),
             )
             container = _create(self.client, config)
             km = DockerKernelManager(
@@ -155,6 +158,13 @@ class DockerSandbox:
         except (DockerException, RequestException) as exc:
             raise SandboxError(f"cannot reach the Docker engine: {exc}", hint=DOCTOR_HINT) from exc
         return image
+
+    def _hidden(self, image: str, names: tuple[str, ...]) -> dict[str, list[str]]:
+        """Where each of ``names`` lives in ``image`` (asked once per image and names)."""
+        key = (image, tuple(sorted(names)))
+        if names and key not in self._places:
+            self._places[key] = module_places(self.client, image, key[1])
+        return self._places.get(key, {})
 
     def _lifetime(self, request: KernelRequest) -> float:
         return self.lifetime or max(3600.0, 4 * request.limits.total_timeout)
@@ -381,6 +391,54 @@ def _is_socket(path: Path) -> bool:
         return False
 
 
+FORBIDDEN_STUB = "forbidden"
+"""Folder in ``run_dir`` holding the package mounted over each forbidden module."""
+_STUB_INIT = """\
+class ForbiddenImportError(ModuleNotFoundError):
+    pass
+
+
+raise ForbiddenImportError(f"{__name__!r} may not be used in this assignment")
+"""
+_FIND_MODULES = """\
+import importlib.machinery, json, os, sys
+out = {}
+for name in sys.argv[1:]:
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(name)
+    except Exception:
+        spec = None
+    if spec is None:
+        continue
+    places = list(spec.submodule_search_locations or [])
+    if not places and spec.origin and os.path.isabs(spec.origin):
+        places = [os.path.join(os.path.dirname(spec.origin), name)]  # a package there wins
+    out[name] = places
+print(json.dumps(out))
+"""
+
+
+def module_places(client: Any, image: str, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Module name → the folders a stub package must cover to hide it inside ``image``."""
+    try:
+        out = client.containers.run(
+            image,
+            [PYTHON, "-c", _FIND_MODULES, *names],
+            network_mode="none",
+            remove=True,
+            user=f"{sandbox_user()[0]}:{sandbox_user()[1]}",
+            read_only=True,
+        )
+        found = json.loads(out.decode("utf-8").strip().splitlines()[-1])
+    except (DockerException, RequestException, ValueError, IndexError) as exc:
+        log.warning("cannot find %s in %s (%s): only the kernel refuses them", names, image, exc)
+        return {}
+    return {
+        str(n): [str(p) for p in places if PurePosixPath(str(p)).is_absolute()]
+        for n, places in found.items()
+    }
+
+
 def container_config(
     request: KernelRequest,
     *,
@@ -389,8 +447,10 @@ def container_config(
     user: tuple[int, int],
     lifetime: float,
     workdir: WorkdirMode = "tmpfs",
+    hidden: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments of ``client.containers.create`` for one submission's kernel."""
+    """Keyword arguments of ``client.containers.create`` for one submission's kernel;
+    ``hidden`` (from :func:`module_places`) gets a stub package mounted over each place."""
     limits = request.limits
     scratch = {str(request.workdir): _tmpfs_options(limits.disk_mb, user)}
     return {
@@ -411,7 +471,10 @@ def container_config(
         "memswap_limit": f"{limits.memory_mb}m",
         "nano_cpus": int(limits.cpus * 1e9),
         "pids_limit": limits.pids,
-        "mounts": _mounts(request, run_dir, bind=workdir == "bind"),
+        "mounts": [
+            *_mounts(request, run_dir, bind=workdir == "bind"),
+            *_stub_mounts(run_dir, hidden or {}),
+        ],
         "tmpfs": {**_tmpfs(limits.disk_mb, user), **(scratch if workdir == "tmpfs" else {})},
         "shm_size": f"{min(limits.disk_mb, 256)}m",
         "ulimits": _ulimits(limits.disk_mb),
@@ -471,6 +534,14 @@ def _mounts(request: KernelRequest, run_dir: Path, *, bind: bool) -> list[Docker
     return mounts
 
 
+def _stub_mounts(run_dir: Path, hidden: dict[str, list[str]]) -> list[DockerMount]:
+    """The stub package, read-only, over every place a forbidden module is found: whatever
+    imports it inside the container (a subprocess, a loader on its files) gets the stub."""
+    stub = str(run_dir / FORBIDDEN_STUB)
+    places = sorted({p for found in hidden.values() for p in found})
+    return [DockerMount(place, stub, type="bind", read_only=True) for place in places]
+
+
 def _relative(target: str) -> PurePosixPath:
     path = PurePosixPath(target)
     if path.is_absolute() or ".." in path.parts or not path.parts:
@@ -526,6 +597,10 @@ def _prepare_dirs(
     sockets, conn = run_dir / Path(SOCKETS).parent, run_dir / Path(CONNECTION_FILE).parent
     sockets.mkdir(mode=0o700)
     conn.mkdir(mode=0o700)
+    stub = run_dir / FORBIDDEN_STUB
+    stub.mkdir()
+    stub.chmod(0o755)
+    (stub / "__init__.py").write_text(_STUB_INIT, encoding="utf-8")
     if os.geteuid() == 0:
         _chown_tree(request.workdir, user)
         os.chown(sockets, *user)
@@ -651,6 +726,26 @@ def prune(*, client: Any, everything: bool = False) -> list[str]:
             _remove(container)
             _remove_run_dir(labels.get(LABEL_RUN_DIR, ""))
             removed.append(str(container.name))
+    return removed
+
+
+def remove_owned_by(pid: int) -> list[str]:
+    """Remove the sandbox containers that process ``pid`` of this host started (a grading
+    worker that was killed); returns their names. Never raises: Docker may be gone too."""
+    try:
+        client = connect(timeout=10)
+    except SandboxError:
+        return []
+    labels = [LABEL, f"dl-grader.pid={pid}", f"dl-grader.host={socket.gethostname()}"]
+    removed = []
+    try:
+        for container in client.containers.list(all=True, filters={"label": labels}):
+            _remove(container)
+            removed.append(str(container.name))
+    except (DockerException, RequestException) as exc:
+        log.warning("could not list the sandbox containers of process %s: %s", pid, exc)
+    finally:
+        client.close()
     return removed
 
 

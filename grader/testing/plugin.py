@@ -3,12 +3,14 @@
 Fixtures: ``nb`` (the bridge to the executed kernel), ``public_data`` and ``hidden_data``
 (host paths), ``assignment`` (the spec), ``answers`` (written answers by id), ``credit``
 (partial points) and ``artifacts`` (a folder for pictures shown with the feedback).
-Marker: ``@pytest.mark.points(n, component="...", hint="...")``.
+Markers: ``@pytest.mark.points(n, component="...", hint="...")`` and
+``@pytest.mark.budget(seconds)`` (the test's host-side CPU budget, default ``cell_timeout``; see
+:mod:`grader.testing.budget`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 
 from grader.bridge import Bridge
 from grader.spec import Assignment
+from grader.testing.budget import time_budget
 
 
 @dataclass
@@ -49,10 +52,21 @@ class GraderPlugin:
     pending: list[Recorded] = field(default_factory=list)
     """Hidden tests that exist but were not run."""
     collect_errors: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    """Ctrl-C (or the overall deadline) stopped the run: its results are partial."""
 
     # ---------------------------------------------------------------- hooks
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n, component, hint): points of a test")
+        config.addinivalue_line("markers", "budget(seconds): host-side CPU budget of a test")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        """Each test's own work on the host is bounded (the test fails past its budget)."""
+        mark = item.get_closest_marker("budget")
+        seconds = float(mark.args[0]) if mark and mark.args else self.spec.resources.cell_timeout
+        with time_budget(seconds, what=f"the test {item.name}"):
+            return (yield)
 
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
@@ -88,6 +102,11 @@ class GraderPlugin:
         points = float(mark.args[0]) if mark.args else float(mark.kwargs.get("n", 0))
         hint = str(mark.kwargs.get("hint", "") or (doc[0] if doc else ""))
         return Recorded(item.nodeid, points, str(mark.kwargs.get("component", "")), hint, hidden)
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest reports its own stops (collection errors) as interrupts too
+        own = (pytest.Session.Interrupted, pytest.Session.Failed)
+        self.interrupted = not isinstance(excinfo.value, own)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

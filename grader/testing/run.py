@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import CodeType
 
 import pytest
 
@@ -80,6 +82,8 @@ def run_tests(
         ]
         with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
             code = pytest.main(args, plugins=[plugin])
+    if plugin.interrupted:  # pytest swallows Ctrl-C: the caller must know
+        raise KeyboardInterrupt
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (
         plugin.collect_errors
     ):
@@ -105,27 +109,51 @@ def _no_plugin_autoload() -> Iterator[None]:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
 
 
-def _pyc_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dl-grader" / "pyc"
-
-
 @contextlib.contextmanager
 def _rewrite_cache() -> Iterator[None]:
-    """Keep pytest's assertion-rewritten test modules in the grader's cache folder.
+    """Rewritten test modules are cached in this process's memory, never on disk.
 
-    Test modules are imported afresh for every submission; without a cache pytest rewrites
-    their asserts each time (about 0.3 s a submission for gd_backprop). The cache lives outside
-    the assignment, so its folder stays as the instructor wrote it, and it is used even where
-    PYTHONDONTWRITEBYTECODE is set. Entries are checked against the source's size and mtime,
-    as ``__pycache__`` entries are; only the grader writes them (no student code runs here).
+    Test modules are imported afresh for every submission; pytest rewrites their asserts each
+    time (~0.25 s a submission for gd_backprop, see docs/design.md). A batch worker keeps the
+    rewritten code here, keyed by the file's path and the SHA-256 of its bytes. No pyc file is
+    read or written while tests run: a pyc on disk (pytest's ``__pycache__`` or any shared
+    cache) could have been planted by a kernel that ran as the same user, and pytest checks a
+    pyc against its source, not what its code does.
     """
-    saved = sys.pycache_prefix, sys.dont_write_bytecode
-    sys.pycache_prefix, sys.dont_write_bytecode = str(_pyc_cache()), False
+    from _pytest.assertion import rewrite
+
+    saved = rewrite._read_pyc, rewrite._rewrite_test, sys.dont_write_bytecode
+    original = rewrite._rewrite_test
+
+    def rewrite_test(fn: Path, config: pytest.Config) -> tuple[bytes, CodeType]:
+        key = _content_key(fn)
+        if key is not None and key in _REWRITTEN:
+            return _REWRITTEN[key]
+        done = original(fn, config)
+        if key is not None and _content_key(fn) == key:  # unchanged while it was rewritten
+            if len(_REWRITTEN) >= _MAX_CACHED:
+                _REWRITTEN.clear()
+            _REWRITTEN[key] = done
+        return done
+
+    rewrite._read_pyc = lambda *args, **kwargs: None
+    rewrite._rewrite_test = rewrite_test
+    sys.dont_write_bytecode = True
     try:
         yield
     finally:
-        sys.pycache_prefix, sys.dont_write_bytecode = saved
+        rewrite._read_pyc, rewrite._rewrite_test, sys.dont_write_bytecode = saved
+
+
+_REWRITTEN: dict[tuple[str, str], tuple[bytes, CodeType]] = {}
+_MAX_CACHED = 256
+
+
+def _content_key(fn: Path) -> tuple[str, str] | None:
+    try:
+        return str(fn), hashlib.sha256(fn.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager

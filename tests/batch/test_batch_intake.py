@@ -173,9 +173,50 @@ def test_times_come_from_git_commits(make_class: ClassMaker, tmp_path: Path) -> 
     subprocess.run(["git", "commit", "-qm", "x"], **run)  # type: ignore[call-overload]
     entries = by_student(read_class(root, manifest=None, scratch=tmp_path / "s").entries)
     expected = datetime(2026, 10, 2, 1, tzinfo=timezone(timedelta(hours=3)))
-    assert entries["ivanov"].submitted_at == expected and entries["ivanov"].time_from == "git"
+    # committed here, in the repository's first state: only the (student-set) committer date
+    assert entries["ivanov"].submitted_at == expected
+    assert entries["ivanov"].time_from == "git-committer"
     assert entries["petrov"].submitted_at == expected
     assert entries["new"].time_from == "file"  # not committed
+
+
+def _git(cwd: Path, *args: str, date: str = "") -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "s",
+        "GIT_AUTHOR_EMAIL": "s@s",
+        "GIT_COMMITTER_NAME": "s",
+        "GIT_COMMITTER_EMAIL": "s@s",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        **({"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date} if date else {}),
+    }
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def test_a_backdated_commit_counts_from_when_it_arrived(tmp_path: Path) -> None:
+    """A student pushes after the deadline with GIT_COMMITTER_DATE set a month back: the
+    instructor's clone saw that commit arrive with a pull, and that time is what counts."""
+    server, student, course = tmp_path / "server.git", tmp_path / "student", tmp_path / "class"
+    _git(tmp_path, "init", "-q", "--bare", str(server))
+    _git(tmp_path, "clone", "-q", str(server), str(student))
+    (student / "ivanov.ipynb").write_text(GOOD, encoding="utf-8")
+    _git(student, "add", ".")
+    _git(student, "commit", "-qm", "on time", date="2026-09-30T12:00:00+03:00")
+    _git(student, "push", "-q", "origin", "HEAD")
+    _git(tmp_path, "clone", "-q", str(server), str(course))  # the instructor, before the deadline
+    (student / "petrov.ipynb").write_text(GOOD, encoding="utf-8")
+    _git(student, "add", ".")
+    _git(student, "commit", "-qm", "late, backdated", date="2026-09-01T12:00:00+03:00")
+    _git(student, "push", "-q", "origin", "HEAD")
+    before_pull = datetime.now().astimezone().replace(microsecond=0)
+    _git(course, "pull", "-q", "--ff-only")
+    entries = by_student(read_class(course, manifest=None, scratch=tmp_path / "s").entries)
+    late = entries["petrov"]
+    assert late.time_from == "git-arrival"
+    assert late.submitted_at is not None and late.submitted_at >= before_pull
+    first = entries["ivanov"]  # came with the clone: the committer date, flagged as such
+    assert first.time_from == "git-committer"
+    assert first.submitted_at == datetime(2026, 9, 30, 12, tzinfo=timezone(timedelta(hours=3)))
 
 
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:

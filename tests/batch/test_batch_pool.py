@@ -149,3 +149,21 @@ def test_what_changed_is_regraded_and_force_regrades_all(spec: Assignment, tmp_p
         for line in (out / ".batch" / "runs.jsonl").read_text().splitlines()
     ]
     assert log.count("c") == 2 and log.count("a") == 5
+
+
+def test_a_worker_over_its_memory_limit_costs_only_its_submission(
+    spec: Assignment, tmp_path: Path
+) -> None:
+    """A worker whose host-side work grows without bound is killed near the limit; its
+    submission is kept as a grader error (not regraded by the next run), the rest is graded."""
+    root = _class(tmp_path / "class", "ok1", "balloon", "ok2")
+    options = BatchOptions(backend=Backend.LOCAL, jobs=2, worker_memory_mb=400)
+    summary = run_batch(spec, root, out=tmp_path / "out", options=options)
+    store = Store(tmp_path / "out")
+    stored = store.load("balloon")
+    assert stored is not None and stored.record is not None and stored.record.sticky
+    assert stored.result.status is Status.GRADER_ERROR
+    assert "more than 400 MiB" in stored.result.message
+    assert summary.grader_errors == ["balloon"] and summary.graded == 2
+    rerun = run_batch(spec, root, out=tmp_path / "out", options=options)
+    assert rerun.cached == 3 and rerun.graded == 0

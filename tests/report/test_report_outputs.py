@@ -174,7 +174,7 @@ def test_gradebook_csv_rows_columns_and_formula_safety(out: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(text)))
     by = {r["student"]: r for r in rows}
     assert set(by) == {"ivanov", "'=petrov", "sidorov", "kuznetsov"}
-    assert list(rows[0])[:7] == [
+    assert list(rows[0])[:8] == [
         "student",
         "status",
         "total",
@@ -182,6 +182,7 @@ def test_gradebook_csv_rows_columns_and_formula_safety(out: Path) -> None:
         "late_penalty",
         "late_hours",
         "submitted_at",
+        "submitted_from",
     ]
     assert by["ivanov"]["funcs (3)"] == "1" and by["ivanov"]["review_needed"] == "yes"
     assert by["'=petrov"]["late_penalty"] == "1" and by["'=petrov"]["late_hours"] == "30"

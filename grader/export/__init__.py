@@ -1,0 +1,1 @@
+"""Publishing grades: the reviewed gradebook in a form an LMS imports (``grade export``)."""
