@@ -28,6 +28,9 @@ from grader.sandbox.ready import ReadyBlockingClient
 
 MIME = "text/x-grader-bridge"
 _MODULE = '__import__("sys").modules["_grader_bridge"]'
+MAX_TRACED_READS = 5000
+"""The kernel half stops a traced call past this many distinct tensors; a reply with more is
+forged."""
 
 
 def _kernel_source() -> str:
@@ -125,6 +128,8 @@ class Bridge:
         value = self._request(req, f"{name}() traced")
         if not isinstance(value, dict) or not isinstance(value.get("reads"), list):
             raise PayloadRejected("trace did not return a result and its reads")
+        if len(value["reads"]) > MAX_TRACED_READS:
+            raise PayloadRejected(f"trace listed more than {MAX_TRACED_READS} tensors")
         return Traced(value.get("result"), [TensorRead.parse(r) for r in value["reads"]])
 
     def call_perturbed(
