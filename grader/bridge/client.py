@@ -225,7 +225,7 @@ class TensorRead:
     numel: int
     """Elements in its storage (a view's whole base counts)."""
     digest: str
-    """Content hash of the view read: equal in two calls → the same constant."""
+    """Content hash of the whole storage: equal in two calls → the same constant."""
     bn_stat: bool
     """Only ever read as batch-norm running statistics."""
 

@@ -232,18 +232,21 @@ def _recorder() -> Any:
 
 
 def _digest(t: Any) -> str:
+    """Content hash of the whole storage behind ``t`` (not just the view read: a call cannot
+    hide a constant by reading it through views that change with the input)."""
     import hashlib
 
     import torch
 
     try:
-        raw = t.detach().reshape(-1).contiguous().cpu().view(torch.uint8).numpy().tobytes()
-    except Exception:
+        raw = torch.empty(0, dtype=torch.uint8, device=t.device).set_(t.untyped_storage())
+        data = raw.cpu().numpy().tobytes()
+    except Exception:  # sparse, quantized, meta: hash the view
         try:
-            raw = t.detach().float().reshape(-1).contiguous().cpu().numpy().tobytes()
+            data = t.detach().float().reshape(-1).contiguous().cpu().numpy().tobytes()
         except Exception:
             return ""
-    return hashlib.blake2b(raw, digest_size=12).hexdigest()
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def _tensor_names(prefer: str) -> dict[tuple[str, int], str]:
@@ -280,9 +283,9 @@ def _missing(name: str) -> bool:
 
 def _traced(fn: Any, args: list[Any], kwargs: dict[str, Any], prefer: str) -> Any:
     """Call ``fn`` recording the tensors it reads that it did not make (weights, buffers,
-    constants, and the tensors it built from its input). Each read: storage size, the read
-    view's shape, dtype and content digest, a name if the notebook has one for it, and whether
-    it was only read as batch-norm running statistics."""
+    constants, and the tensors it built from its input), one per storage: its size and content
+    digest, the first view's shape and dtype, a name if the notebook has one for it, and
+    whether it was only read as batch-norm running statistics."""
     recorder = _recorder()
     with recorder:
         result = fn(*args, **kwargs)

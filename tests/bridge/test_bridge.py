@@ -119,6 +119,14 @@ def forward_small(X):
 
 def ignores_small(X):
     return np.zeros(len(X), dtype=np.int64)
+
+
+hidden_w = torch.arange(12.0)
+hidden_half = hidden_w[:6]
+
+
+def through_a_view(X):
+    return float((hidden_half if len(X) < 4 else hidden_w).sum())  # a view, or its base
 """,
 ]
 
@@ -345,6 +353,13 @@ def test_trace_digests_tell_constants_from_inputs(nb: Bridge) -> None:
     same = {r.digest for r in first} & {r.digest for r in second}
     assert {r.name for r in first if r.digest in same} >= {"small.0.weight", "extra"}
     assert all(r.digest not in same for r in first if r.shape == (5, 4))
+
+
+def test_trace_digests_the_whole_storage_not_the_view(nb: Bridge) -> None:
+    reads = [nb.trace("through_a_view", [0] * n).reads for n in (3, 5)]
+    (first,), (second,) = reads
+    assert (first.shape, second.shape) == ((6,), (12,))
+    assert first.numel == second.numel == 12 and first.digest == second.digest
 
 
 def test_call_perturbed_shuffles_a_module_and_puts_it_back(nb: Bridge) -> None:

@@ -147,10 +147,10 @@ def _traced(nb: Any, images: np.ndarray, plain: np.ndarray) -> list[Any]:
 def constant_reads(first: list[Any], second: list[Any]) -> list[Any]:
     """Reads of the first call that the second call, on other images, made with the same
     content: weights and constants, not the tensors built from the images."""
-    seen = Counter((r.shape, r.dtype, r.digest) for r in second)
+    seen = Counter((r.numel, r.dtype, r.digest) for r in second)
     kept = []
     for read in first:
-        key = (read.shape, read.dtype, read.digest)
+        key = (read.numel, read.dtype, read.digest)
         if seen[key] > 0:
             seen[key] -= 1
             kept.append(read)
