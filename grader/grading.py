@@ -38,6 +38,10 @@ class Options:
 
 def grade_submission(spec: Assignment, path: Path, *, options: Options) -> GradeResult:
     """Grade the notebook (file, folder or zip) at ``path``; never raises for bad input."""
+    if spec.service is not None:  # a web app: started and tested over HTTP
+        from grader.services.grading import grade_app
+
+        return grade_app(spec, path, options=options)
     started = time.monotonic()
     base = _Base(spec, path, options)
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:

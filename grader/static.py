@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from nbformat import NotebookNode
 
+from grader.parsing import parse
 from grader.spec import Names
 
 _DYNAMIC_IMPORTERS = {"__import__", "import_module"}
@@ -60,7 +61,7 @@ def analyse(nb: NotebookNode) -> CodeFacts:
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse(to_python(cell.source))
+            tree = parse(to_python(cell.source))
         except SyntaxError as exc:
             facts.syntax_errors[index] = f"line {exc.lineno}: {exc.msg}"
             continue

@@ -4,19 +4,26 @@ graded results of fixture notebooks computed once per session (a kernel start co
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
+from docker.errors import ImageNotFound
 
+from grader.errors import SandboxError
 from grader.grading import Options, grade_submission
+from grader.image import runtime_image_tag
 from grader.results import GradeResult
 from grader.sandbox.base import Sandbox
 from grader.sandbox.fake import FakeSandbox
 from grader.sandbox.local import LocalSandbox
 from grader.spec import Assignment, load_assignment
+
+pytest_plugins = ["gc_guard"]
 
 collect_ignore = ["fixtures"]
 """Assignment tests under fixtures/ run only inside the grader, never in this suite."""
@@ -156,3 +163,24 @@ def expected() -> Callable[[Path], dict[str, object]]:
 def limited() -> Callable[..., Assignment]:
     """``limited(spec, cell_timeout=1)``: the spec with some resource limits replaced."""
     return with_limits
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[Any]:
+    """A client of the running engine that has the runtime image; skip (fail in CI) if not."""
+    from grader.sandbox.docker import connect
+
+    try:
+        client = connect(timeout=10)
+        client.images.get(runtime_image_tag())
+    except (SandboxError, ImageNotFound) as exc:
+        message = f"Docker tests need an engine and the runtime image: {exc}"
+        if _in_ci():
+            pytest.fail(f"{message} (CI=true: run scripts/ci-docker.sh first)")
+        pytest.skip(message)
+    yield client
+    client.close()

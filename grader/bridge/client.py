@@ -145,6 +145,11 @@ class Bridge:
         value = self._request({"op": "state_dict", "name": name}, f"{name}.state_dict()")
         return _as_arrays(value)
 
+    def seed(self, value: int) -> None:
+        """Seed the kernel's ``random`` and numpy's global generator; ``np.random.default_rng()``
+        without a seed then repeats too, so a test can build the same model twice."""
+        self._request({"op": "seed", "seed": int(value)}, "seed")
+
     # ------------------------------------------------------------------ internals
     def _request(self, req: dict[str, Any], label: str, owner: str = "") -> Any:
         req["nonce"] = nonce = secrets.token_hex(8)
@@ -154,8 +159,12 @@ class Bridge:
         if not isinstance(reply, dict) or reply.get("nonce") != nonce:
             raise PayloadRejected("reply does not match the request")
         if "missing" in reply:
-            names = reply.get("names")
-            raise MissingName(str(reply["missing"]), defined=_str_list(names))
+            raise MissingName(
+                str(reply["missing"]),
+                defined=_str_list(reply.get("names")),
+                tried=_str_list(reply.get("tried")),
+                on_object=reply.get("object") is True,
+            )
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
             raise RemoteError(
@@ -283,6 +292,57 @@ class Handle:
         req = {"op": "state_dict", "handle": self.ref.id}
         return _as_arrays(self._bridge._request(req, f"{self._owner}.state_dict()"))
 
+    def arrays(
+        self,
+        *,
+        max_items: int = 256,
+        max_elements: int = 1_000_000,
+        shapes: list[tuple[int, ...]] | None = None,
+        names: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The float arrays and numbers the object holds, by path (``coefs_[0]``,
+        ``layers[1].W``, ``params['W1']``): found in attributes, lists, tuples, dicts and the
+        notebook's own objects, 4 levels deep, breadth first; an array reachable twice is listed
+        once. Only those of at most ``max_elements`` elements, of one of ``shapes`` and named in
+        ``names`` (when given), at most ``max_items``."""
+        req: dict[str, Any] = {"op": "arrays", "handle": self.ref.id, "max_items": max_items}
+        req["max_elements"] = max_elements
+        if shapes is not None:
+            req["shapes"] = [list(s) for s in shapes]
+        if names is not None:
+            req["names"] = list(names)
+        pairs = self._bridge._request(req, f"{self._owner} arrays")
+        if not isinstance(pairs, list) or not all(_is_named_array(p) for p in pairs):
+            raise PayloadRejected("arrays did not return (name, array) pairs")
+        return {str(name): value for name, value in pairs}
+
+    def put(self, name: str, value: Any) -> None:
+        """Write ``value`` into the array (in place) or number ``name`` listed by :meth:`arrays`."""
+        req = {"op": "put", "handle": self.ref.id, "path": name, "value": encode(value)}
+        self._bridge._request(req, f"{self._owner}.{name} = ...")
+
+    def timed(self, method: str, *args: Any, **kwargs: Any) -> float:
+        """Seconds ``method(*args, **kwargs)`` ran inside the kernel (its result is dropped)."""
+        return float(self._profile(method, args, kwargs, count=False)["seconds"])
+
+    def call_counts(self, method: str, *args: Any, **kwargs: Any) -> dict[str, int]:
+        """How often each function of the notebook ran during ``method(*args, **kwargs)``, by
+        ``name@file:line`` (library code is not counted)."""
+        calls = self._profile(method, args, kwargs, count=True).get("calls")
+        if not isinstance(calls, dict):
+            raise PayloadRejected("call counts are not a mapping")
+        return {str(k): int(v) for k, v in calls.items() if isinstance(v, int)}
+
+    def _profile(
+        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, count: bool
+    ) -> dict[str, Any]:
+        qual = f"{self._owner}.{method}"
+        req = {**self._base("profile", method), "qual": qual, "count": count}
+        value = self._bridge._request({**req, **_args(args, kwargs)}, f"{qual}()")
+        if not isinstance(value, dict) or not isinstance(value.get("seconds"), int | float):
+            raise PayloadRejected("profile did not return its cost")
+        return value
+
     def _base(self, op: str, attr: str) -> dict[str, Any]:
         return {"op": op, "handle": self.ref.id, "owner": self._owner, "attr": attr}
 
@@ -292,6 +352,12 @@ def _args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         return {"args": encode(list(args)), "kwargs": encode(dict(kwargs))}
     except TypeError as exc:
         raise BridgeError(str(exc)) from None
+
+
+def _is_named_array(pair: Any) -> bool:
+    import numpy as np
+
+    return isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], np.ndarray)
 
 
 def _str_list(value: Any) -> list[str]:

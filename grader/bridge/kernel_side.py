@@ -49,14 +49,15 @@ def _lookup(name: str) -> Any:
     for cand in _candidates(name, name):
         if cand in ns and not cand.startswith("_"):
             return ns[cand]
-    raise _Missing(name)
+    raise _Missing(name, _candidates(name, name))
 
 
 def _attr(obj: Any, owner: str, attr: str) -> Any:
-    for cand in _candidates(f"{owner}.{attr}", attr):
+    tried = _candidates(f"{owner}.{attr}", attr)
+    for cand in tried:
         if hasattr(obj, cand):
             return getattr(obj, cand)
-    raise _Missing(f"{owner}.{attr}")
+    raise _Missing(f"{owner}.{attr}", tried, sorted(a for a in dir(obj) if not a.startswith("__")))
 
 
 def _rename_kwargs(fn: Any, qual: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +78,12 @@ def _rename_kwargs(fn: Any, qual: str, kwargs: dict[str, Any]) -> dict[str, Any]
 
 
 class _Missing(Exception):
-    pass
+    """A name not found; ``names`` are those that exist there (the notebook's, or the object's)."""
+
+    def __init__(self, name: str, tried: list[str], names: list[str] | None = None) -> None:
+        super().__init__(name)
+        self.tried = tried
+        self.names = names
 
 
 def _names() -> list[str]:
@@ -346,6 +352,8 @@ def _op(req: dict[str, Any]) -> Any:
     op = req["op"]
     if op == "names":
         return _names()
+    if op == "seed":
+        return _seed(req["seed"])
     if op == "has":
         try:
             _target(req)
@@ -359,9 +367,15 @@ def _op(req: dict[str, Any]) -> Any:
         return encode(obj)
     if op == "state_dict":
         return _state_dict(obj)
-    if op in ("call", "new", "trace", "perturbed"):
+    if op == "arrays":
+        return _arrays(obj, req)
+    if op == "put":
+        return _put(obj, req["path"], decode(req["value"]))
+    if op in ("call", "new", "profile", "trace", "perturbed"):
         args = decode(req.get("args", []))
         kwargs = _rename_kwargs(obj, req["qual"], decode(req.get("kwargs", {"__map__": []})))
+        if op == "profile":
+            return encode(_profiled(obj, args, kwargs, req.get("count", False)))
         if op == "trace":
             return _traced(obj, args, kwargs, req.get("prefer", ""))
         if op == "perturbed":
@@ -377,13 +391,152 @@ def _op(req: dict[str, Any]) -> Any:
     raise ValueError(f"unknown op {op!r}")
 
 
+# ---------------------------------------------------------------- looking inside objects
+def _seed(value: int) -> None:
+    """Seed ``random`` and numpy's global generator; ``default_rng()`` without a seed then draws
+    its seed from a stream of ``value``, so unseeded initialisations repeat too."""
+    import random
+
+    random.seed(value)
+    np = sys.modules.get("numpy")
+    if np is None:
+        return
+    np.random.seed(value % 2**32)
+    original = getattr(np.random.default_rng, "_grader_original", np.random.default_rng)
+    stream = random.Random(value)
+
+    def default_rng(seed: Any = None) -> Any:
+        return original(stream.getrandbits(64) if seed is None else seed)
+
+    default_rng._grader_original = original
+    np.random.default_rng = default_rng
+
+
+def _is_float(value: Any) -> bool:
+    kind = getattr(getattr(value, "dtype", None), "kind", "")
+    if type(value).__module__.split(".")[0] == "numpy":
+        return kind == "f" and hasattr(value, "shape")
+    return isinstance(value, float)
+
+
+def _size(value: Any) -> int:
+    return int(getattr(value, "size", 1))
+
+
+def _children(value: Any) -> list[tuple[str, Any, Any]]:
+    """(step name, key, child): items of lists, tuples and dicts, attributes of the notebook's own
+    objects (classes defined in the notebook, or SimpleNamespace)."""
+    if isinstance(value, (list, tuple)):
+        return [(f"[{i}]", i, v) for i, v in enumerate(value[:256])]
+    if isinstance(value, dict):
+        items = [(k, v) for k, v in list(value.items())[:256] if isinstance(k, (str, int))]
+        return [(f"[{k!r}]", k, v) for k, v in items]
+    cls = type(value)
+    if cls.__module__ in ("__main__", "types") and hasattr(value, "__dict__"):
+        return [(f".{k}", k, v) for k, v in list(vars(value).items())[:256] if isinstance(k, str)]
+    return []
+
+
+def _walk(
+    obj: Any, keep: Any, max_items: int, max_nodes: int = 20_000, depth: int = 4
+) -> list[tuple[str, Any, Any, Any]]:
+    """Float arrays and float numbers reachable from ``obj`` for which ``keep(name, value)``:
+    (name, parent, key, value), breadth first, each array once (by its first path); at most
+    ``max_items`` of them, after looking at ``max_nodes`` values at most."""
+    from collections import deque
+
+    found: list[tuple[str, Any, Any, Any]] = []
+    seen = {id(obj)}
+    todo = deque((name.lstrip("."), obj, key, child, 1) for name, key, child in _children(obj))
+    while todo and len(found) < max_items and max_nodes > 0:
+        max_nodes -= 1
+        name, parent, key, value, level = todo.popleft()
+        if _is_float(value):
+            if id(value) not in seen or isinstance(value, float):
+                seen.add(id(value))
+                if keep(name, value):
+                    found.append((name, parent, key, value))
+        elif level < depth and id(value) not in seen:
+            seen.add(id(value))
+            todo.extend((name + step, value, k, v, level + 1) for step, k, v in _children(value))
+    return found
+
+
+def _arrays(obj: Any, req: dict[str, Any]) -> list[list[Any]]:
+    shapes = req.get("shapes")
+    names = req.get("names")
+    allowed = None if shapes is None else {tuple(s) for s in shapes}
+
+    def keep(name: str, value: Any) -> bool:
+        return (
+            _size(value) <= req["max_elements"]
+            and (allowed is None or tuple(getattr(value, "shape", ())) in allowed)
+            and (names is None or name in names)
+        )
+
+    return [[name, _npy(value)] for name, _, _, value in _walk(obj, keep, req["max_items"])]
+
+
+def _put(obj: Any, name: str, value: Any) -> None:
+    """Write ``value`` into the float array or number ``name`` of ``obj``: arrays in place (so
+    every reference to them sees it), numbers by assignment."""
+    for _, parent, key, current in _walk(obj, lambda found, _: found == name, 1):
+        if type(current).__name__ in ("ndarray", "matrix"):
+            sys.modules["numpy"].copyto(current, value)
+        elif isinstance(parent, (list, dict)):
+            parent[key] = type(current)(value)
+        else:
+            setattr(parent, key, type(current)(value))
+        return None
+    raise KeyError(f"no float array or number {name!r} in the object")
+
+
+def _profiled(fn: Any, args: list[Any], kwargs: dict[str, Any], count: bool) -> dict[str, Any]:
+    """Run ``fn`` for its cost: seconds, and (``count``) how often each function of the notebook
+    ran, keyed by name@file:line (library code is not counted)."""
+    import site
+    import sysconfig
+    import time
+
+    libs = {v for k, v in sysconfig.get_paths().items() if "lib" in k}
+    libs |= {*site.getsitepackages(), site.getusersitepackages(), "<frozen"}
+    counts: dict[Any, int] = {}
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            counts[frame.f_code] = counts.get(frame.f_code, 0) + 1
+
+    old = sys.getprofile()
+    start = time.perf_counter()
+    if count:
+        sys.setprofile(hook)
+    try:
+        fn(*args, **kwargs)
+    finally:
+        if count:
+            sys.setprofile(old)
+    seconds = time.perf_counter() - start
+    calls = {
+        f"{c.co_name}@{c.co_filename}:{c.co_firstlineno}": n
+        for c, n in sorted(counts.items(), key=lambda item: -item[1])
+        if not c.co_filename.startswith(tuple(libs))
+    }
+    return {"seconds": seconds, "calls": dict(list(calls.items())[:200])}
+
+
 def run(request_b64: str) -> None:
     """Execute one request and publish the reply as a display message."""
     req = json.loads(base64.b64decode(request_b64))
     try:
         reply: dict[str, Any] = {"ok": _op(req)}
     except _Missing as exc:
-        reply = {"missing": str(exc), "names": _names()}
+        names = _names() if exc.names is None else exc.names[:500]
+        reply = {
+            "missing": str(exc),
+            "names": names,
+            "tried": exc.tried,
+            "object": exc.names is not None,
+        }
     except BaseException as exc:  # the student's code may raise anything, even SystemExit
         tb = traceback.extract_tb(exc.__traceback__)
         where = f"{tb[-1].name}, line {tb[-1].lineno}" if tb else ""

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.report.safe import text
-from grader.results import GradeResult, Outcome, Status
+from grader.results import GradeResult, Outcome, Status, TestResult
 
 _STYLE = {
     Outcome.PASSED: "green",
@@ -64,9 +64,18 @@ def _tests_table(r: GradeResult) -> Table:
             text(name),
             Text(t.outcome.value, style=_STYLE[t.outcome]),
             f"{t.points:g}/{t.max_points:g}",
-            text(t.message[:400]),
+            _details(t),
         )
     return table
+
+
+def _details(t: TestResult) -> Text:
+    """The whole message (a hint is never cut); a hidden test's own message below it, which
+    only an instructor's run has."""
+    shown = text(t.message)
+    if t.detail:
+        shown.append_text(text(f"\n[instructor] {t.detail}", "dim"))
+    return shown
 
 
 def _answers_table(r: GradeResult) -> Table:

@@ -8,7 +8,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import CodeType
 
@@ -16,6 +16,7 @@ import pytest
 
 from grader.bridge import Bridge
 from grader.errors import GraderError
+from grader.parsing import collection_held
 from grader.spec import Assignment
 from grader.testing.plugin import GraderPlugin, Recorded
 
@@ -33,10 +34,12 @@ def run_tests(
     answers: dict[str, str] | None = None,
     collect_only: bool = False,
     artifacts: Path | None = None,
+    plugins: Sequence[object] = (),
 ) -> GraderPlugin:
     """Run public (and hidden) tests; the returned plugin holds every test's record.
 
     Without ``hidden``, hidden tests are still collected, to count them, but never run.
+    ``plugins`` add fixtures (e.g. ``app`` for web-app assignments, grader.services.fixtures).
     """
     hidden_dir = spec.path(spec.tests.hidden)
     plugin = GraderPlugin(
@@ -74,14 +77,21 @@ def run_tests(
             "no:threadexception",
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
-            # Only the crash line of a failure is used. Native tracebacks need no ast.parse
-            # of the test's source, which CPython 3.11.7 can fail with "AST constructor
-            # recursion depth mismatch" in a long-lived process (seen in the hostile suite).
+            # Only the crash line of a failure is used: native tracebacks skip pytest's
+            # parse of each failing test's source.
             "--tb=native",
             *(["--collect-only"] if collect_only else []),
         ]
-        with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
-            code = pytest.main(args, plugins=[plugin])
+        # collection_held: pytest parses test sources (assertion rewriting, failure reports);
+        # on CPython 3.11 a finalizer run inside such a parse could break it (grader.parsing).
+        with (
+            _quiet() as log,
+            _forget_modules(spec.root),
+            _no_plugin_autoload(),
+            _rewrite_cache(),
+            collection_held(),
+        ):
+            code = pytest.main(args, plugins=[plugin, *plugins])
     if plugin.interrupted:  # pytest swallows Ctrl-C: the caller must know
         raise KeyboardInterrupt
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
+from markers import needs_torch
 
 from grader import scoring
 from grader.bridge import Bridge, TensorRead, Traced
@@ -374,6 +375,7 @@ def test_history_and_config_are_checked(spec: Assignment, oracle: Any) -> None:
 
 # ---------------------------------------------------------------- slow: the real thing
 @pytest.mark.slow
+@needs_torch
 def test_reference_count_through_the_bridge(spec: Assignment, tmp_path: Path) -> None:
     """Run the reference notebook in the local sandbox; the host's count from the fetched state
     dict equals sum(p.numel() for p in model.parameters()) computed in the kernel."""
@@ -397,6 +399,7 @@ def test_reference_count_through_the_bridge(spec: Assignment, tmp_path: Path) ->
 
 
 @pytest.mark.slow
+@needs_torch
 def test_grade_validate_passes(spec: Assignment, tmp_path: Path) -> None:
     """Reference full marks, template near zero, every sample as its expected.toml says."""
     options = Options(sandbox=LocalSandbox(), artifacts=tmp_path / "artifacts")
