@@ -14,6 +14,7 @@ import json
 import queue
 import secrets
 import time
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -27,6 +28,9 @@ from grader.sandbox.ready import ReadyBlockingClient
 
 MIME = "text/x-grader-bridge"
 _MODULE = '__import__("sys").modules["_grader_bridge"]'
+MAX_TRACED_READS = 5000
+"""The kernel half stops a traced call past this many distinct tensors; a reply with more is
+forged."""
 
 
 def _kernel_source() -> str:
@@ -116,6 +120,26 @@ class Bridge:
             raise PayloadRejected("constructor did not return an object handle")
         return ref
 
+    def trace(self, name: str, *args: Any, prefer: str = "", **kwargs: Any) -> Traced:
+        """Call a top-level function recording the torch tensors it reads that the call did not
+        make (weights, buffers, constants, tensors built from its input); ``prefer``: the
+        notebook name to call those tensors by first (``model`` → ``model.conv1.weight``)."""
+        req = {"op": "trace", "name": name, "qual": name, "prefer": prefer, **_args(args, kwargs)}
+        value = self._request(req, f"{name}() traced")
+        if not isinstance(value, dict) or not isinstance(value.get("reads"), list):
+            raise PayloadRejected("trace did not return a result and its reads")
+        if len(value["reads"]) > MAX_TRACED_READS:
+            raise PayloadRejected(f"trace listed more than {MAX_TRACED_READS} tensors")
+        return Traced(value.get("result"), [TensorRead.parse(r) for r in value["reads"]])
+
+    def call_perturbed(
+        self, name: str, *args: Any, perturb: str, seed: int = 0, **kwargs: Any
+    ) -> Any:
+        """Call a top-level function while every floating parameter and buffer of the module
+        ``perturb`` is shuffled (put back afterwards): does the function depend on it?"""
+        req = {"op": "perturbed", "name": name, "qual": name, "target": perturb, "seed": seed}
+        return self._request({**req, **_args(args, kwargs)}, f"{name}() with {perturb} shuffled")
+
     def state_dict(self, name: str) -> dict[str, Any]:
         """``name.state_dict()`` of a torch module, as numpy arrays (safetensors)."""
         value = self._request({"op": "state_dict", "name": name}, f"{name}.state_dict()")
@@ -197,6 +221,47 @@ class Bridge:
             if not run_sync(self.km.is_alive)():
                 raise BridgeError(f"the kernel died during {label}") from None
             return None
+
+
+@dataclass(frozen=True)
+class TensorRead:
+    """A tensor a traced call read without making it (one per storage)."""
+
+    name: str
+    """The notebook's name for it (``model.fc.weight``, ``W``), or "" when it has none."""
+    shape: tuple[int, ...]
+    dtype: str
+    numel: int
+    """Elements in its storage (a view's whole base counts)."""
+    digest: str
+    """Content hash of the whole storage: equal in two calls → the same constant."""
+    bn_stat: bool
+    """Only ever read as batch-norm running statistics."""
+
+    @classmethod
+    def parse(cls, value: Any) -> TensorRead:
+        if not isinstance(value, dict):
+            raise PayloadRejected("a traced read is not a mapping")
+        try:
+            shape = tuple(int(n) for n in value["shape"])
+            return cls(
+                str(value["name"])[:200],
+                shape,
+                str(value["dtype"])[:40],
+                int(value["numel"]),
+                str(value["digest"])[:64],
+                bool(value["bn_stat"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PayloadRejected(f"malformed traced read: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Traced:
+    """What a traced call returned, and the tensors it read."""
+
+    result: Any
+    reads: list[TensorRead]
 
 
 class Handle:

@@ -183,6 +183,164 @@ def _state_dict(obj: Any) -> Any:
     return {"__safetensors__": _b64(save(arrays))}
 
 
+# ---------------------------------------------------------------- instruments (torch)
+_BN_STATS = (3, 4)
+"""Argument positions of running_mean / running_var in aten's batch-norm ops."""
+_MAX_READS = 5000
+
+
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _flat(v)]
+    return [value]
+
+
+def _storage_key(t: Any) -> tuple[str, int]:
+    try:
+        return str(t.device), int(t.untyped_storage().data_ptr())
+    except Exception:  # sparse, quantized, meta: key by the object
+        return "object", id(t)
+
+
+def _recorder() -> Any:
+    """A TorchDispatchMode that records every tensor an op reads but no op of the call made."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.made: dict[int, Any] = {}  # id → tensor, kept alive so ids are not reused
+            self.reads: dict[tuple[str, int], dict[str, Any]] = {}
+
+        def __torch_dispatch__(
+            self, func: Any, types: Any, args: Any = (), kwargs: Any = None
+        ) -> Any:
+            kwargs = kwargs or {}
+            batch_norm = "batch_norm" in str(func)
+            for pos, arg in enumerate([*args, *kwargs.values()]):
+                for t in _flat(arg):
+                    if isinstance(t, torch.Tensor) and id(t) not in self.made and t.dim() > 0:
+                        self._read(t, batch_norm and pos in _BN_STATS)
+            out = func(*args, **kwargs)
+            for t in _flat(out):
+                if isinstance(t, torch.Tensor):
+                    self.made[id(t)] = t
+            return out
+
+        def _read(self, t: Any, bn_stat: bool) -> None:
+            entry = self.reads.setdefault(_storage_key(t), {"tensor": t, "bn_stat": True})
+            entry["bn_stat"] = entry["bn_stat"] and bn_stat
+            if len(self.reads) > _MAX_READS:
+                raise RuntimeError(f"the call reads more than {_MAX_READS} distinct tensors")
+
+    return Recorder()
+
+
+def _digest(t: Any) -> str:
+    """Content hash of the whole storage behind ``t`` (not just the view read: a call cannot
+    hide a constant by reading it through views that change with the input)."""
+    import hashlib
+
+    import torch
+
+    try:
+        raw = torch.empty(0, dtype=torch.uint8, device=t.device).set_(t.untyped_storage())
+        data = raw.cpu().numpy().tobytes()
+    except Exception:  # sparse, quantized, meta: hash the view
+        try:
+            data = t.detach().float().reshape(-1).contiguous().cpu().numpy().tobytes()
+        except Exception:
+            return ""
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def _tensor_names(prefer: str) -> dict[tuple[str, int], str]:
+    """Storage → a name the notebook knows it by (``model.conv1.weight``, ``W``)."""
+    import torch
+
+    found: dict[tuple[str, int], str] = {}
+    ns = _user_ns()
+    items = [(prefer, _lookup(prefer))] if prefer and not _missing(prefer) else []
+    items += [(k, v) for k, v in list(ns.items()) if not k.startswith("_")]
+    for label, obj in items:
+        try:
+            if isinstance(obj, torch.nn.Module):
+                named: list[tuple[str, Any]] = [*obj.named_parameters(remove_duplicate=False)]
+                named += obj.named_buffers(remove_duplicate=False)
+                for name, t in named:
+                    found.setdefault(_storage_key(t), f"{label}.{name}")
+            elif isinstance(obj, torch.Tensor):
+                found.setdefault(_storage_key(obj), label)
+            elif type(obj).__module__ == "numpy" and hasattr(obj, "__array_interface__"):
+                found.setdefault(("cpu", int(obj.__array_interface__["data"][0])), label)
+        except Exception:  # a student's module may raise from anything
+            continue
+    return found
+
+
+def _missing(name: str) -> bool:
+    try:
+        _lookup(name)
+    except _Missing:
+        return True
+    return False
+
+
+def _traced(fn: Any, args: list[Any], kwargs: dict[str, Any], prefer: str) -> Any:
+    """Call ``fn`` recording the tensors it reads that it did not make (weights, buffers,
+    constants, and the tensors it built from its input), one per storage: its size and content
+    digest, the first view's shape and dtype, a name if the notebook has one for it, and
+    whether it was only read as batch-norm running statistics."""
+    recorder = _recorder()
+    with recorder:
+        result = fn(*args, **kwargs)
+    names = _tensor_names(prefer)
+    reads = []
+    for key, entry in recorder.reads.items():
+        t = entry["tensor"]
+        try:
+            numel = t.untyped_storage().nbytes() // max(1, t.element_size())
+        except Exception:
+            numel = t.numel()
+        reads.append(
+            {
+                "name": names.get(key, ""),
+                "shape": [int(n) for n in t.shape],
+                "dtype": str(t.dtype).replace("torch.", ""),
+                "numel": int(numel),
+                "digest": _digest(t),
+                "bn_stat": bool(entry["bn_stat"]),
+            }
+        )
+    recorder.made.clear()
+    return encode({"result": result, "reads": reads})
+
+
+def _perturbed(fn: Any, args: list[Any], kwargs: dict[str, Any], target: Any, seed: int) -> Any:
+    """Call ``fn`` with every floating tensor of the module ``target`` (parameters and buffers,
+    persistent or not) shuffled in place (a single value: negated, 0 → 1), then put them back,
+    whatever the call did."""
+    import torch
+
+    tensors = {id(t): t for t in [*target.parameters(), *target.buffers()]}
+    tensors = {k: t for k, t in tensors.items() if t.is_floating_point() and t.numel() > 0}
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        saved = {k: t.detach().clone() for k, t in tensors.items()}
+        try:
+            for t in tensors.values():
+                if t.numel() == 1:
+                    t.copy_(torch.where(t == 0, 1.0, -t))
+                    continue
+                order = torch.randperm(t.numel(), generator=generator).to(t.device)
+                t.copy_(t.reshape(-1)[order].reshape(t.shape))
+            return encode(fn(*args, **kwargs))
+        finally:
+            for k, t in tensors.items():
+                t.copy_(saved[k])
+
+
 # ---------------------------------------------------------------- operations
 def _target(req: dict[str, Any]) -> Any:
     if "handle" in req:
@@ -213,11 +371,15 @@ def _op(req: dict[str, Any]) -> Any:
         return _arrays(obj, req)
     if op == "put":
         return _put(obj, req["path"], decode(req["value"]))
-    if op in ("call", "new", "profile"):
+    if op in ("call", "new", "profile", "trace", "perturbed"):
         args = decode(req.get("args", []))
         kwargs = _rename_kwargs(obj, req["qual"], decode(req.get("kwargs", {"__map__": []})))
         if op == "profile":
             return encode(_profiled(obj, args, kwargs, req.get("count", False)))
+        if op == "trace":
+            return _traced(obj, args, kwargs, req.get("prefer", ""))
+        if op == "perturbed":
+            return _perturbed(obj, args, kwargs, _lookup(req["target"]), int(req["seed"]))
         result = obj(*args, **kwargs)
         if op == "new":
             _handles[id(result)] = result
