@@ -83,6 +83,7 @@ def validate_assignment(
 
 def _entries(spec: Assignment, course: Path) -> list[_Target | Check]:
     """What to grade, in order; a notebook that is missing is a failed check at once."""
+    template = spec.path("template") if spec.service else spec.path("template.ipynb")
     wanted = [
         (
             "reference solution gets full marks",
@@ -90,7 +91,7 @@ def _entries(spec: Assignment, course: Path) -> list[_Target | Check]:
             spec,
             partial(_full_marks, spec),
         ),
-        ("template gets (near) zero", spec.path("template.ipynb"), spec, partial(_near_zero, spec)),
+        ("template gets (near) zero", template, spec, partial(_near_zero, spec)),
     ]
     for folder in samples(course, spec.id):
         expected = load_expectation(folder)
@@ -157,7 +158,11 @@ def _sample_spec(spec: Assignment, expected: Expectation) -> Assignment:
             "total_timeout": min(spec.resources.total_timeout, 3 * expected.cell_timeout),
         }
     )
-    return spec.model_copy(update={"resources": limits})
+    spec = spec.model_copy(update={"resources": limits})
+    if spec.service is not None:  # an app: the sample's time to start answering
+        quick = spec.service.model_copy(update={"start_timeout": expected.cell_timeout})
+        spec = spec.model_copy(update={"service": quick})
+    return spec
 
 
 def _as_declared(expected: Expectation, result: GradeResult) -> str:
