@@ -20,6 +20,7 @@ import pytest
 from conftest import build_class, make_course
 
 from grader.batch.cluster import ClusterOptions, slots
+from grader.batch.localcluster import LocalCluster
 from grader.core.spec import load_assignment
 from grader.core.store import Store
 from grader.sandbox.choose import Backend
@@ -29,14 +30,13 @@ if os.environ.get("CI", "").lower() not in {"1", "true", "yes"}:
 
 STUDENTS = 8
 SLEEP = 3
-OLD = 1790000000
 """Seconds each notebook sleeps, so that tasks are in flight when a node is killed."""
+OLD = 1790000000
+"""Each notebook's mtime: before the deadline of the fixture's late policy."""
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[object]:
-    from grader.batch.localcluster import LocalCluster
-
+def cluster() -> Iterator[LocalCluster]:
     with LocalCluster(workers=2, cpus=1, gpus=1) as running:
         yield running
 
@@ -56,7 +56,7 @@ def _class(root: Path) -> Path:
         nb = nbformat.read(path, as_version=4)
         nb.cells.insert(0, nbformat.v4.new_code_cell(f"import time\ntime.sleep({SLEEP})"))
         nbformat.write(nb, path)
-        os.utime(path, (OLD, OLD))  # before the deadline of the fixture's late policy
+        os.utime(path, (OLD, OLD))
     return folder
 
 
@@ -96,16 +96,16 @@ def _log(out: Path) -> list[dict[str, object]]:
 
 
 @pytest.mark.slow
-def test_a_killed_node_costs_nothing_but_time(cluster: object, tmp_path: Path) -> None:
+def test_a_killed_node_costs_nothing_but_time(cluster: LocalCluster, tmp_path: Path) -> None:
     assignment, root = _course(tmp_path / "course"), _class(tmp_path / "class")
     out = tmp_path / "out"
-    address = cluster.address  # type: ignore[attr-defined]
+    address = cluster.address
     log = (tmp_path / "batch.log").open("wb")
     batch = subprocess.Popen(_grade(assignment, root, out, address), stdout=log, stderr=log)
     deadline = time.monotonic() + 300
     while len(_finished(out)) < 2 and batch.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
-    cluster.kill(0)  # type: ignore[attr-defined]
+    cluster.kill(0)
     assert batch.wait(600) == 0, (tmp_path / "batch.log").read_text()
     students = [f"s{i}" for i in range(STUDENTS)]
     store = Store(out)
@@ -114,7 +114,7 @@ def test_a_killed_node_costs_nothing_but_time(cluster: object, tmp_path: Path) -
     points = {s: r.result.points if r else None for s, r in results.items()}
     assert points == dict.fromkeys(students, 4.0)
     entries = _log(out)
-    written = [e["student"] for e in entries if e["outcome"] != "retry"]
+    written = [str(e["student"]) for e in entries if e["outcome"] != "retry"]
     assert sorted(written) == students, "each result is written exactly once"
     retried = [e for e in entries if e["outcome"] == "retry"]
     assert retried, "the killed node had a task in flight, sent again to the other node"
@@ -131,17 +131,27 @@ def test_a_killed_node_costs_nothing_but_time(cluster: object, tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_doctor_checks_every_node(cluster: object) -> None:
-    address = cluster.address  # type: ignore[attr-defined]
+def test_doctor_checks_every_node(cluster: LocalCluster) -> None:
+    address = cluster.address
     done = subprocess.run(
-        [sys.executable, "-m", "grader.cli", "doctor", "--engine", "ray", "--address", address]
-        + ["--backend", "local"],
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "doctor",
+            "--engine",
+            "ray",
+            "--address",
+            address,
+            "--backend",
+            "local",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    alive = 1 + sum(1 for n in cluster.nodes[1:] if n.poll() is None)  # type: ignore[attr-defined]
+    alive = 1 + sum(1 for n in cluster.nodes[1:] if n.poll() is None)
     assert f"{alive} node(s) checked" in done.stdout
     assert done.stdout.count("Grader version") == alive
 
