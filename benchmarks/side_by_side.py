@@ -2,6 +2,7 @@
 
     benchmarks/setup_anchors.sh                     # once: nbgrader and Otter in their own venv
     python benchmarks/side_by_side.py --sizes 50,200 [--tools grade-local,nbgrader,otter]
+    python benchmarks/side_by_side.py --sizes 50 --tools grade-serial,grade-local,grade-ray
 
 The class: N copies of the reference solution and of the sample submissions (correct, partial,
 untouched template, syntax error, forbidden import, invalid JSON), as in ``batch_bench.py class``.
@@ -14,14 +15,19 @@ Every tool grades the same notebooks with the same test code:
   test's points, which runs the same pytest files *inside the kernel* (kernel_shim/kshim.py gives
   them the grader's fixtures backed by the kernel's namespace). Partial credit (``credit``) is
   all-or-nothing there: a grade cell passes or fails.
+- The grader's own alternatives: ``grade-serial`` (``-j 1``), ``grade-fork-off`` (``-j 2``, every
+  kernel a new process: ``GRADER_NO_ZYGOTE=1``, what the zygote buys), ``grade-ray`` (``--engine
+  ray`` on a local cluster of two worker nodes, one CPU each, started before the clock and not
+  counted) and ``grade-cached`` (``grade-local`` run again: nothing changed, nothing regraded).
 - nbgrader: ``nbgrader autograde`` (one process, serial: it has no parallel mode). Otter:
   ``otter run`` per submission through ``xargs -P 2`` (as the anchor bench does; Otter's only
   parallel mode is ``otter grade`` in Docker). Both with one BLAS thread, as the grader's sandbox.
 
 Printed: wall time, CPU seconds of the whole process tree (cgroup cpuacct; kernels inside Docker
 containers are not counted), peak RSS of the tool's process tree, and the mean score per variant
-for each tool (a check that all of them graded, not only ran). Appended to
-benchmarks/results/side_by_side.jsonl.
+for each tool (a check that all of them graded, not only ran), then a table of the tools side by
+side. Appended to benchmarks/results/side_by_side.jsonl. The Ray nodes are processes of their
+own: their CPU and memory are not in the grader's columns.
 """
 
 from __future__ import annotations
@@ -35,8 +41,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +65,24 @@ KERNELSPEC = {
     "language_info": {"name": "python"},
 }
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-TOOLS = ("grade-local", "grade-docker", "nbgrader", "otter")
+TOOLS = (
+    "grade-serial",
+    "grade-fork-off",
+    "grade-local",
+    "grade-cached",
+    "grade-docker",
+    "grade-ray",
+    "nbgrader",
+    "otter",
+)
+GRADE_RUNS = {  # tool: (backend, jobs or None for -j, extra arguments, extra environment)
+    "grade-serial": ("local", 1, ("--force",), {}),
+    "grade-fork-off": ("local", None, ("--force",), {"GRADER_NO_ZYGOTE": "1"}),
+    "grade-local": ("local", None, ("--force",), {}),
+    "grade-cached": ("local", None, (), {}),
+    "grade-docker": ("docker", None, ("--force",), {}),
+    "grade-ray": ("local", None, ("--force", "--engine", "ray"), {}),
+}
 
 
 # ---------------------------------------------------------------- tests and points
@@ -299,16 +325,25 @@ def run_tool(
     tool: str, work: Path, built: dict[str, Path], jobs: int
 ) -> tuple[dict[str, Any], dict[str, float]]:
     out = work / f"out-{tool}"
-    if tool.startswith("grade-"):
-        backend = tool.removeprefix("grade-")
-        cmd = bb.grade_batch(ASSIGNMENT, work / "class", out, backend, jobs, "--force")
-        return bb.timed(cmd), grade_scores(out)
+    if tool in GRADE_RUNS:
+        return run_grade(tool, work, built, jobs)
     if tool == "nbgrader":
         root = built["nbgrader"]
         cmd = [str(anchors_bin() / "nbgrader"), "autograde", "hw", "--force"]
         return _timed_in(root, cmd), nbgrader_scores(root)
     out.mkdir()
     return bb.timed(otter_command(built["otter"], out, jobs), env=anchors_env()), otter_scores(out)
+
+
+def run_grade(
+    tool: str, work: Path, built: dict[str, Any], jobs: int
+) -> tuple[dict[str, Any], dict[str, float]]:
+    backend, fixed, extra, env = GRADE_RUNS[tool]
+    out = work / ("out-grade-local" if tool == "grade-cached" else f"out-{tool}")
+    if tool == "grade-ray":
+        extra = (*extra, "--address", built["ray"].address)
+    cmd = bb.grade_batch(ASSIGNMENT, work / "class", out, backend, fixed or jobs, *extra)
+    return bb.timed(cmd, env={**os.environ, **env}), grade_scores(out)
 
 
 def _timed_in(cwd: Path, cmd: list[str]) -> dict[str, Any]:
@@ -340,7 +375,9 @@ def _q(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def bench(n: int, tools: list[str], jobs: int, workdir: Path, results: Path) -> None:
+def bench(
+    n: int, tools: list[str], jobs: int, workdir: Path, results: Path, cluster: Any
+) -> list[dict[str, Any]]:
     work = workdir / f"class{n}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -348,27 +385,49 @@ def bench(n: int, tools: list[str], jobs: int, workdir: Path, results: Path) -> 
     bb.make_class(work / "class", n)
     shim = write_shim(work)
     points = test_points(work / "tests")
-    built = {}
+    built: dict[str, Any] = {}
+    if cluster is not None:
+        built["ray"] = cluster
     if "nbgrader" in tools:
         built["nbgrader"] = build_nbgrader(work, shim, points, plan)
     if "otter" in tools:
         built["otter"] = build_otter(work, shim, points, plan)
+    rows = []
     for tool in tools:
         measured, scores = run_tool(tool, work, built, jobs)
-        maximum = 5.0 if tool.startswith("grade-") else sum(points.values())
-        bb.record(
-            results,
-            {
-                "bench": "side_by_side",
-                "n": n,
-                "tool": tool,
-                "jobs": jobs,
-                **measured,
-                **bb.per_submission(measured, n),
-                "graded": len(scores),
-                "mean_score_by_variant": by_variant(scores, plan, maximum),
-            },
+        maximum = 5.0 if tool in GRADE_RUNS else sum(points.values())
+        row = {
+            "bench": "side_by_side",
+            "n": n,
+            "tool": tool,
+            "jobs": jobs,
+            **measured,
+            **bb.per_submission(measured, n),
+            "graded": len(scores),
+            "mean_score_by_variant": by_variant(scores, plan, maximum),
+        }
+        bb.record(results, row)
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> None:
+    """The tools side by side: time per submission, CPU, memory, and how many times faster
+    than nbgrader and Otter (in the same run)."""
+    anchors = {r["tool"]: r["s_per_submission"] for r in rows if r["tool"] in ("nbgrader", "otter")}
+    print(
+        f"\n{'class':>5}  {'tool':15} {'s/sub':>6} {'CPU-s/sub':>9} {'RSS MB':>7} {'wall s':>7}",
+        end="",
+    )
+    print("".join(f" {'vs ' + name:>10}" for name in anchors))
+    for r in rows:
+        cpu = r.get("cpu_s_per_submission")
+        print(
+            f"{r['n']:>5}  {r['tool']:15} {r['s_per_submission']:6.2f} "
+            f"{cpu if cpu is not None else '-':>9} {r['parent_peak_mb']:7.0f} {r['wall_s']:7.1f}",
+            end="",
         )
+        print("".join(f" {v / r['s_per_submission']:9.2f}×" for v in anchors.values()))
 
 
 def main() -> None:
@@ -388,8 +447,21 @@ def main() -> None:
         parser.error(
             f"no nbgrader/Otter in {anchors_bin().parent}: run benchmarks/setup_anchors.sh"
         )
-    for n in args.sizes:
-        bench(n, args.tools, args.jobs, args.workdir, args.results)
+    with ExitStack() as stack:
+        cluster = stack.enter_context(ray_cluster()) if "grade-ray" in args.tools else None
+        for n in args.sizes:
+            table(bench(n, args.tools, args.jobs, args.workdir, args.results, cluster))
+
+
+@contextmanager
+def ray_cluster() -> Iterator[Any]:
+    """Two worker nodes of one CPU each on this machine, started before any clock."""
+    from grader.batch.localcluster import LocalCluster
+
+    started = time.perf_counter()
+    with LocalCluster(workers=2, cpus=1) as cluster:
+        print(f"Ray: head + two worker nodes up in {time.perf_counter() - started:.1f} s")
+        yield cluster
 
 
 if __name__ == "__main__":

@@ -11,13 +11,16 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import cast
 
 import nbformat
+import pytest
 
 from grader.core.spec import Resources
 from grader.pipeline.bridge import Bridge
 from grader.pipeline.execute import run_notebook
 from grader.sandbox.base import KernelRequest
+from grader.sandbox.choose import NO_ZYGOTE, Backend, make_sandbox
 from grader.sandbox.forked import ZygoteKernelManager
 from grader.sandbox.local import LocalSandbox
 
@@ -108,3 +111,12 @@ def test_kernels_die_with_the_owner_of_the_zygote(tmp_path: Path) -> None:
     owner.kill()
     owner.wait()
     assert _wait_gone([zygote, kernel]) == []
+
+
+def test_batch_sandboxes_fork_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(NO_ZYGOTE, raising=False)
+    assert isinstance(sandbox := make_sandbox(Backend.LOCAL, many=True), LocalSandbox)
+    assert sandbox.zygote
+    assert not cast(LocalSandbox, make_sandbox(Backend.LOCAL)).zygote  # one kernel: no zygote
+    monkeypatch.setenv(NO_ZYGOTE, "1")
+    assert not cast(LocalSandbox, make_sandbox(Backend.LOCAL, many=True)).zygote
