@@ -7,8 +7,9 @@ runs the real driver, ``grader.batch.cluster.RayScheduler``: the same windowing,
 options, the same submission packing and the same store, writing every result into one output
 folder. Only the task is a fake: it returns a result of the size a real gd_backprop result has,
 at once. What is left is the engine's overhead: driver CPU, wall time per task, the driver's
-peak memory (over its life so far, so flat means nothing grows) and the store's size, side by side for each class size (a warm-up first, so that the
-nodes' Ray workers are running). Appended to benchmarks/results/scheduler_overhead.jsonl.
+peak memory (over its life so far: flat means nothing grows) and the store's size, side by side
+for each class size (after a warm-up, so that the nodes' Ray workers are running). Appended
+to benchmarks/results/scheduler_overhead.jsonl.
 """
 
 from __future__ import annotations
