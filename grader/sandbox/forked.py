@@ -27,9 +27,10 @@ from grader.sandbox.base import CommandKernelManager
 
 READY_WAIT = 60.0
 """Seconds the zygote may take to import the kernel stack."""
-STARTUP_VARS = ("PYTHON", "LANG", "LC_")
-"""Environment read when an interpreter starts (hash seed, encodings): a kernel forked from
-a zygote has the zygote's, so a request that differs in one gets a zygote of its own."""
+STARTUP_VARS = ("PYTHON", "LANG", "LC_", "MALLOC_")
+"""Environment read when an interpreter starts (hash seed, encodings, glibc's allocator): a
+kernel forked from a zygote has the zygote's, so a request that differs in one gets a zygote
+of its own."""
 UNKNOWN_EXIT = -1
 """The exit status of a forked kernel as seen here: its parent, the zygote, reaps it."""
 

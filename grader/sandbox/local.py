@@ -64,7 +64,7 @@ class LocalSandbox:
             _kill_group(km)
 
     def _zygote_for(self, request: KernelRequest) -> Zygote:
-        env = kernel_env(request, home=str(request.workdir))
+        env = {**ALLOCATOR_ENV, **kernel_env(request, home=str(request.workdir))}
         key = startup_key(env)
         if key not in self._zygotes:
             self._zygotes[key] = Zygote(self.python, env)
