@@ -30,6 +30,7 @@ from grader.pipeline.execute import CellHook, Execution, preamble, run_notebook
 from grader.pipeline.intake import Submission, intake
 from grader.pipeline.testrun.plugin import GraderPlugin
 from grader.pipeline.testrun.run import run_tests
+from grader.sandbox import scratch
 from grader.sandbox.base import KernelRequest, Mount, Sandbox
 
 
@@ -67,7 +68,7 @@ def grade_submission(spec: Assignment, path: Path, *, options: Options) -> Grade
 
     A broken assignment (tests that cannot be collected, an evaluator that cannot be built)
     raises :class:`~grader.core.errors.GraderError`: it is not the submission's fault."""
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("grade")) as tmp:
         return _Grading(spec, path, options).run(Path(tmp))
 
 

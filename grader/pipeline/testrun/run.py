@@ -19,6 +19,7 @@ from grader.core.spec import Assignment
 from grader.pipeline.bridge import Bridge
 from grader.pipeline.evaluators import fixtures
 from grader.pipeline.testrun.plugin import GraderPlugin, Recorded
+from grader.sandbox import scratch
 
 
 def test_dirs(spec: Assignment) -> list[Path]:
@@ -53,7 +54,7 @@ def run_tests(
     dirs = test_dirs(spec)
     if not dirs:
         return plugin
-    with tempfile.TemporaryDirectory(prefix="grader-pytest-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("pytest")) as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
         args = [
