@@ -113,12 +113,21 @@ def _folders(pids: set[int]) -> list[Path]:
     )
 
 
-def _running_sandboxes(proc: subprocess.Popen[bytes], client: Any) -> bool:
-    """A kernel is mid-run: a kernel process below the grader, or a running container of it."""
+def _running_sandboxes(proc: subprocess.Popen[bytes], client: Any) -> int:
+    """Kernels mid-run: kernel processes below the grader, or its running containers."""
     pids = {proc.pid, *descendants(proc.pid)}
     if client is not None:
-        return any(c.status == "running" for c in _ours(client, pids))
-    return any("ipykernel" in _cmdline(p) for p in pids)
+        return sum(c.status == "running" for c in _ours(client, pids))
+    return sum(_is_kernel(p) for p in pids)
+
+
+def _is_kernel(pid: int) -> bool:
+    """An ipykernel itself (not its tether, whose command line names it too)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return argv[1:3] == [b"-m", b"ipykernel_launcher"]
 
 
 def _kill(proc: subprocess.Popen[bytes], client: Any) -> Killed:
@@ -138,8 +147,8 @@ def _left_running(killed: Killed) -> list[str]:
     found = []
     for pid in _all_pids():
         cmd, cwd = _cmdline(pid), _cwd(pid)
-        mine = pid in killed.pids or any(str(f) in cmd or cwd.startswith(str(f)) for f in killed.folders)
-        if mine and cmd:
+        inside = any(str(f) in cmd or cwd.startswith(str(f)) for f in killed.folders)
+        if (pid in killed.pids or inside) and cmd:
             found.append(f"{pid}: {cmd[:120]}")
     from docker.errors import NotFound
 
@@ -217,7 +226,7 @@ def test_a_killed_batch_leaves_nothing_running_and_reruns_exactly_once(
     proc = _start(cmd, tmp_path / "run1.log")
     try:
         _wait(lambda: {"a1", "a2"} <= set(_results(out)), 240, "the fast submissions")
-        _wait(lambda: _running_sandboxes(proc, engine), 120, "slow kernels mid-run")
+        _wait(lambda: _running_sandboxes(proc, engine) == 2, 120, "both slow kernels mid-run")
     finally:
         killed = _kill(proc, engine)
     assert killed.folders, "the killed batch had no scratch folder"
@@ -251,7 +260,7 @@ def test_a_killed_check_leaves_nothing_running(tmp_path: Path, backend: str, eng
     cmd = _grade("check", "-a", "tiny", "--backend", backend)
     proc = _start([*cmd, str(slow)], tmp_path / "check.log", env)
     try:
-        _wait(lambda: _running_sandboxes(proc, engine), 180, "the kernel mid-run")
+        _wait(lambda: _running_sandboxes(proc, engine) == 1, 180, "the kernel mid-run")
     finally:
         killed = _kill(proc, engine)
     assert killed.folders, "the killed check had no scratch folder"
