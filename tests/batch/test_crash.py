@@ -130,13 +130,19 @@ def _is_kernel(pid: int) -> bool:
     return argv[1:3] == [b"-m", b"ipykernel_launcher"]
 
 
-def _kill(proc: subprocess.Popen[bytes], client: Any) -> Killed:
+def _kill(proc: subprocess.Popen[bytes], client: Any, *, group: bool = True) -> Killed:
     """SIGKILL the grader's process group (the grader, its workers), as a dying terminal or
-    ``kill -9 -PGID`` does; the kernels (own sessions) and containers are left to die alone."""
+    ``kill -9 -PGID`` does, or (not ``group``) its main process alone, as the OOM killer may;
+    the kernels (own sessions) and containers are left to die alone."""
     os.killpg(proc.pid, signal.SIGSTOP)  # nothing new starts while we look
     pids = {proc.pid, *descendants(proc.pid)}
     killed = Killed(pids, _ours(client, pids), _folders(pids))
-    os.killpg(proc.pid, signal.SIGKILL)
+    if group:
+        os.killpg(proc.pid, signal.SIGKILL)
+    else:
+        proc.kill()
+        proc.wait(10)
+        os.killpg(proc.pid, signal.SIGCONT)
     proc.wait(10)
     return killed
 
@@ -209,10 +215,16 @@ def _logged(out: Path) -> list[str]:
     return [e["student"] for e in entries if e["outcome"] != "retry"]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("backend", "group"),
+    [*(pytest.param(b.values[0], True, marks=b.marks) for b in BACKENDS), ("local", False)],
+    ids=["local", "docker", "local-main-process-only"],
+)
 def test_a_killed_batch_leaves_nothing_running_and_reruns_exactly_once(
-    tmp_path: Path, backend: str, engine: Any
+    tmp_path: Path, backend: str, group: bool, engine: Any
 ) -> None:
+    """``group``: the whole process group is killed; else only the batch's main process, and
+    its workers must notice and stop (their kernels with them)."""
     assignment = make_course(tmp_path / "course", cell_timeout=60, total_timeout=90)
     members = {"a1.ipynb": "graded/full_marks", "a2.ipynb": "graded/broken_honest"}
     members |= {"b1.ipynb": "graded/full_marks", "b2.ipynb": "graded/full_marks"}
@@ -228,7 +240,7 @@ def test_a_killed_batch_leaves_nothing_running_and_reruns_exactly_once(
         _wait(lambda: {"a1", "a2"} <= set(_results(out)), 240, "the fast submissions")
         _wait(lambda: _running_sandboxes(proc, engine) == 2, 120, "both slow kernels mid-run")
     finally:
-        killed = _kill(proc, engine)
+        killed = _kill(proc, engine, group=group)
     assert killed.folders, "the killed batch had no scratch folder"
     assert len(killed.containers) == (2 if engine is not None else 0)
     _nothing_runs(killed)
