@@ -101,9 +101,9 @@ def prune(
         finally:
             client.close()
     for name in found.containers:
-        console.out.print(f"removed container {escape(name)}", highlight=False)
+        console.out.print(f"removed container {escape(name)}", highlight=False, soft_wrap=True)
     for folder in found.folders:
-        console.out.print(f"removed folder {escape(str(folder))}", highlight=False)
+        console.out.print(f"removed folder {escape(str(folder))}", highlight=False, soft_wrap=True)
     console.out.print(
         f"{len(found.containers)} sandbox container(s) and {len(found.folders)} folder(s) removed"
     )

@@ -210,3 +210,61 @@ def test_reclaim_takes_containers_then_folders(
     assert found.containers == ("gone",) and found.folders == (folder,)
     assert not folder.exists() and mine.exists()
     assert not reclaim(docker=fake_docker, tmp=tmp_path)  # nothing more
+
+
+# --- when it runs --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tmp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temporary folder housekeeping scans, for this test alone."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def test_making_a_sandbox_reclaims_first(tmp_root: Path, dead: Owner) -> None:
+    from grader.sandbox.choose import Backend, make_sandbox
+
+    folder = _stamped(tmp_root, dead)
+    make_sandbox(Backend.LOCAL, reclaim=False)
+    assert folder.exists()  # a batch's workers leave it to their parent
+    make_sandbox(Backend.LOCAL)
+    assert not folder.exists()
+
+
+def test_reclaiming_never_stops_a_command(
+    tmp_root: Path, dead: Owner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No engine: the folders still go; the command itself reports the engine."""
+    from grader.core.errors import SandboxError
+    from grader.sandbox.choose import Backend, reclaim_leftovers
+    from grader.sandbox.docker import engine
+
+    def down(**kwargs: object) -> None:
+        raise SandboxError("cannot reach the Docker engine")
+
+    monkeypatch.setattr(engine, "connect", down)
+    folder = _stamped(tmp_root, dead)
+    assert reclaim_leftovers(Backend.DOCKER).folders == (folder,)
+
+
+def test_grade_sandbox_prune_lists_what_it_removed(
+    tmp_root: Path, dead: Owner, fake_docker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from grader import cli
+    from grader.sandbox.docker import engine
+
+    fake_docker.close = lambda: None
+    monkeypatch.setattr(engine, "connect", lambda **kwargs: fake_docker)
+    _container(fake_docker, "dl-grader-gone", dead.labels())
+    _container(fake_docker, "dl-grader-alive", Owner.me().labels())
+    folder = _stamped(tmp_root, dead)
+    result = CliRunner().invoke(cli.app, ["sandbox", "prune"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "removed container dl-grader-gone" in lines
+    assert f"removed folder {folder}" in lines
+    assert "1 sandbox container(s) and 1 folder(s) removed" in lines
+    assert "alive" not in result.output
