@@ -3,7 +3,8 @@
 #   1. docker.io + debootstrap installed (apt) if missing
 #   2. a running Docker engine (starts dockerd when none answers; needs root)
 #   3. the offline base image (debootstrap bookworm + docker import), unless present
-#   4. the runtime image (`grade image build --offline`), unless its tag exists
+#   4. the runtime image (`grade image build --offline`), unless its tag exists, and the image
+#      extension of the web-app assignment detection_ui (`--assignment detection_ui`)
 # Idempotent: a second run takes a few seconds. Cold: about 4 minutes (see docs/docker.md).
 #   env: IMAGE_MODE=offline (default) | online   (online: python:3.11-slim from a registry)
 set -euo pipefail
@@ -43,11 +44,11 @@ fi
 if [[ $mode == offline ]]; then
     step "offline base image"
     $sudo grader/sandbox/docker/recipe/build-offline-base.sh
-    step "runtime image"
-    "${grade[@]}" image build --offline
+    step "runtime image (and the web-app assignments' extensions)"
+    "${grade[@]}" image build --offline --assignment detection_ui
 else
-    step "runtime image"
-    "${grade[@]}" image build
+    step "runtime image (and the web-app assignments' extensions)"
+    "${grade[@]}" image build --assignment detection_ui
 fi
 
 step "doctor"

@@ -3,20 +3,37 @@ graded results of fixture notebooks computed once per session (a kernel start co
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import shutil
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
+from docker.errors import ImageNotFound
 
+from grader.core.errors import SandboxError
 from grader.core.results import GradeResult
 from grader.core.spec import Assignment, load_assignment
 from grader.pipeline.grading import Options, grade_submission
 from grader.sandbox.base import Sandbox
+from grader.sandbox.docker.image import runtime_image_tag
 from grader.sandbox.fake import FakeSandbox
 from grader.sandbox.local import LocalSandbox
+
+# The hostile suite's local-backend samples act on this host for real (the local backend limits,
+# it does not isolate): pyc_trojan plants assertion-free pycs beside every test file it can find,
+# this suite's own included, and a later run on the same checkout would load them. So the suite's
+# rewritten modules live in a private cache made fresh for each session.
+sys.pycache_prefix = tempfile.mkdtemp(prefix="dl-grader-suite-pyc-")
+atexit.register(shutil.rmtree, sys.pycache_prefix, True)
+
+pytest_plugins = ["gc_guard"]
 
 collect_ignore = ["fixtures"]
 """Assignment tests under fixtures/ run only inside the grader, never in this suite."""
@@ -156,3 +173,24 @@ def expected() -> Callable[[Path], dict[str, object]]:
 def limited() -> Callable[..., Assignment]:
     """``limited(spec, cell_timeout=1)``: the spec with some resource limits replaced."""
     return with_limits
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[Any]:
+    """A client of the running engine that has the runtime image; skip (fail in CI) if not."""
+    from grader.sandbox.docker import connect
+
+    try:
+        client = connect(timeout=10)
+        client.images.get(runtime_image_tag())
+    except (SandboxError, ImageNotFound) as exc:
+        message = f"Docker tests need an engine and the runtime image: {exc}"
+        if _in_ci():
+            pytest.fail(f"{message} (CI=true: run scripts/ci-docker.sh first)")
+        pytest.skip(message)
+    yield client
+    client.close()

@@ -4,15 +4,22 @@
 
 Writes assignments/cnn_tuning/template.ipynb, reference_solutions/cnn_tuning.ipynb and the
 sample submissions student_submissions/cnn_tuning/*/submission.ipynb (their expected.toml files
-are written by hand). Edit the texts here, not the notebooks. The answers about the parameter
-count and the largest layer are computed here from each notebook's own model class (torch is
-needed to run this script), so they cannot drift from the code.
+are written by hand). Edit the texts here and in sample_variants.py (other students' styles,
+typical bugs, cheats), not the notebooks. The answers about the parameter count and the
+largest layer are computed here from each notebook's own model (torch is needed to run this
+script), so they cannot drift from the code. The lookup-table cheat is built from the public
+MNIST test files (``data/make_data.py --source``).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.util
 import math
+import zlib
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from grader.course.authoring import write_notebook
@@ -73,7 +80,9 @@ DATA_MD = """\
 `data/mnist_public.npz` — часть тестовой выборки MNIST (Y. LeCun, C. Cortes, C. Burges,
 CC BY-SA 3.0): 7000 картинок для обучения и 1000 для валидации, uint8 `(N, 28, 28)`, метки
 0..9. Ещё 2000 картинок — скрытая тестовая выборка: на ней проверяющая система считает
-точность вашей `predict`.
+точность вашей `predict`. Скрытые цифры слегка искажены (поворот до ±3°, масштаб до ±3 %,
+сдвиг до ±0.5 пикселя, лёгкая упругая деформация): модель, обученная с аугментацией, этого
+почти не заметит.
 """
 
 DATA = """\
@@ -538,6 +547,7 @@ REF_ANSWERS = {
 
 def reference_cells(
     *,
+    helpers: str = HELPERS,
     model: str = REF_MODEL,
     config: str = REF_CONFIG,
     experiments: str | None = REF_EXPERIMENTS,
@@ -554,7 +564,7 @@ def reference_cells(
         ("markdown", AUGMENT_MD),
         ("code", REF_AUGMENT),
         ("markdown", HELPERS_MD),
-        ("code", HELPERS),
+        ("code", helpers),
         ("code", model),
         ("code", REF_TRAIN),
         ("code", config),
@@ -580,7 +590,11 @@ def build_net(model_cell: str, config_cell: str = REF_CONFIG) -> Any:
 
 def model_facts(model_cell: str, config_cell: str = REF_CONFIG) -> tuple[int, str]:
     """(parameter count, largest layer) of the model the cells build, as torch counts them."""
-    net = build_net(model_cell, config_cell)
+    return net_facts(build_net(model_cell, config_cell))
+
+
+def net_facts(net: Any) -> tuple[int, str]:
+    """(parameter count, largest layer) of a torch module."""
     by_layer: dict[str, int] = {}
     for name, p in net.named_parameters():
         layer = name.rsplit(".", 1)[0]
@@ -589,7 +603,11 @@ def model_facts(model_cell: str, config_cell: str = REF_CONFIG) -> tuple[int, st
 
 
 def reference_answers(model_cell: str = REF_MODEL, config_cell: str = REF_CONFIG) -> dict[str, str]:
-    count, largest = model_facts(model_cell, config_cell)
+    return facts_answers(*model_facts(model_cell, config_cell))
+
+
+def facts_answers(count: int, largest: str) -> dict[str, str]:
+    """The reference's answers with q2a and q2b true of a model with these facts."""
     return {
         **REF_ANSWERS,
         "q2a": f"{count:,}".replace(",", " ") + " параметров",
@@ -703,6 +721,9 @@ def samples() -> dict[str, list[tuple[str, str]]]:
         cells.setdefault("answers", reference_answers(model, config))
         return reference_cells(model=model, config=config, experiments=None, final=final, **cells)
 
+    no_eval_config, no_eval_final = quick(2, 3000, dropout=0.3, augment=False)
+    big_config = quick(1, 3000, channels=(16, 32), dropout=0.25, augment=False)[0]
+    decoy = facts_answers(2, "weight")
     wrong = reference_answers(REF_MODEL, short_config)
     wrong["q2a"] = "17 098 (conv1–conv3 с bias, fc)"  # counted before dropping the conv biases
     unanswered = {"q1": "Кросс-энтропия."}  # too short; the rest stays the placeholder
@@ -719,7 +740,95 @@ def samples() -> dict[str, list[tuple[str, str]]]:
         "hidden_path_guess": sample(final=HIDDEN_GUESS_FINAL),
         "crash_in_training": sample(model=CRASH_MODEL),
         "untouched_template": template_cells(),
+        # other students' styles (correct)
+        "last_year_style_sequential": last_year_style(),
+        "probabilities_as_a_list": probabilities_style(),
+        # typical bugs
+        "forgot_eval_mode": sample(
+            no_eval_config,
+            no_eval_final,
+            helpers=HELPERS.replace(V.NO_EVAL_HELPERS_OLD, V.NO_EVAL_HELPERS_NEW),
+            predict=V.NO_EVAL_PREDICT,
+        ),
+        "normalisation_mismatch": sample(predict=V.NO_NORMALIZE_PREDICT),
+        "too_few_epochs": sample(*quick(1, 1000, augment=False)),
+        # cheats (issue #11)
+        "decoy_model_cheat": sample(
+            big_config, V.DECOY_FINAL, V.BIG_MODEL, predict=V.DECOY_PREDICT, answers=decoy
+        ),
+        "decoy_buffers_cheat": sample(
+            big_config, V.BUFFERS_FINAL, V.BIG_MODEL, answers=facts_answers(2, "gain")
+        ),
+        "lookup_table_cheat": [
+            *OPENING,
+            ("code", V.LOOKUP.format(table=lookup_table())),
+            *answer_cells(decoy),
+        ],
     }
+
+
+def last_year_style() -> list[tuple[str, str]]:
+    """Last year's course notebook style (see sample_variants.py), trained briefly."""
+    net = run_cell(V.LAST_YEAR_MODEL.split("\nmodel = ")[0], "build_model()")
+    count, largest = net_facts(net)
+    answers = {**facts_answers(count, largest), "q2b": f"{largest} (nn.Linear(784, 10))"}
+    return [
+        ("markdown", INTRO),
+        ("code", V.LAST_YEAR_SETUP),
+        ("code", V.LAST_YEAR_DATA),
+        ("code", V.LAST_YEAR_MODEL),
+        ("code", V.LAST_YEAR_TRAIN),
+        ("code", V.LAST_YEAR_PREDICT),
+        *answer_cells(answers),
+    ]
+
+
+def probabilities_style() -> list[tuple[str, str]]:
+    """A model that outputs probabilities, float channels-first arrays, predict → list."""
+    answers = facts_answers(*net_facts(run_cell(V.PROBS_MODEL, "Net()")))
+    return [
+        *OPENING,
+        ("code", V.PROBS_DATA),
+        ("code", V.PROBS_MODEL),
+        ("code", V.PROBS_TRAIN),
+        ("code", V.PROBS_PREDICT),
+        *answer_cells(answers),
+    ]
+
+
+def run_cell(cell: str, expression: str) -> Any:
+    """Evaluate ``expression`` after running one of our model cells (to count its model)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    ns: dict[str, Any] = {"torch": torch, "nn": nn, "F": F, "device": torch.device("cpu")}
+    exec(cell, ns)
+    return eval(expression, ns)
+
+
+def lookup_table(source: Path | None = None) -> str:
+    """Every public MNIST test image's SHA-1 (first 8 bytes) and label, zlib + base64: the
+    table of the lookup cheat (10,000 entries, ~120 KB of text)."""
+    make_data = _load_sibling(HERE / "data" / "make_data.py", "cnn_tuning_make_data")
+    images, labels = make_data.read_idx(source or make_data.SOURCE)
+    entries = sorted(
+        hashlib.sha1(image.tobytes()).digest()[:8] + bytes([int(label)])
+        for image, label in zip(images, labels, strict=True)
+    )
+    return base64.b64encode(zlib.compress(b"".join(entries), 9)).decode("ascii")
+
+
+def _load_sibling(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+V = _load_sibling(HERE / "sample_variants.py", "cnn_tuning_sample_variants")
 
 
 # ------------------------------------------------------------------ writing

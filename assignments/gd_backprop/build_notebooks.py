@@ -4,7 +4,8 @@
 
 Writes assignments/gd_backprop/template.ipynb, reference_solutions/gd_backprop.ipynb and the
 sample submissions under student_submissions/gd_backprop/*/submission.ipynb (their
-expected.toml files are written by hand). Edit the texts here, not the notebooks.
+expected.toml files are written by hand; the classes of most samples are in variants.py). Edit
+the texts here, not the notebooks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ast
 from pathlib import Path
 
 import nbformat
+import variants as v
 
 from grader.course.authoring import make_notebook, write_notebook
 
@@ -31,8 +33,9 @@ INTRO = """\
 **Правила**
 * Только `numpy`. Импортировать `torch`, `sklearn`, `autograd`, `jax`, `tensorflow`, `keras`
   нельзя: такой ноутбук получает 0 баллов.
-* Не переименовывайте классы, методы, атрибуты и параметры конструкторов: тесты обращаются к ним
-  по именам. Полная спецификация — в `README.md` задания.
+* Не переименовывайте классы, параметры конструкторов и методы `train` / `predict`: тесты
+  обращаются к ним по именам. Остальные имена, хранение весов, инициализация, функция активации —
+  на ваш выбор. Полная спецификация — в `README.md` задания.
 * Данные лежат в папке `data/` рядом с ноутбуком (в Colab загрузите туда
   `diabetes_train.npz`).
 * Ответы на вопросы пишите в ячейках с `**Ответ q1:**` / `**Ответ q2:**` сразу после маркера.
@@ -52,22 +55,21 @@ print("признаки:", data["feature_names"].tolist())
 PART1_MD = """\
 ## Часть 1. Градиентный спуск для линейной регрессии (2 балла)
 
-Модель: $\\hat y_i = x_i^\\top w + b$. Функция потерь — среднеквадратичная ошибка **без** множителя
-$1/2$:
+Модель: $\\hat y_i = x_i^\\top w + b$. Функция потерь — среднеквадратичная ошибка
 
-$$L(w, b) = \\frac{1}{n}\\sum_{i=1}^{n} (x_i^\\top w + b - y_i)^2 .$$
+$$L(w, b) = \\frac{1}{n}\\sum_{i=1}^{n} (x_i^\\top w + b - y_i)^2$$
 
-Выведите её градиент по $w$ и по $b$ и реализуйте класс `LinearRegressionGD`:
+(можно взять и $\\tfrac12$·MSE). Выведите её градиент по $w$ и по $b$ и реализуйте класс
+`LinearRegressionGD`:
 
 * `__init__(self, learning_rate=0.01, max_iter=1000)` — сохраняет параметры;
-* `loss_gradient(X, y)` — возвращает пару `(grad_coef, grad_intercept)`: градиент $L$ в
-  **текущих** весах (`grad_coef` формы `(d,)`, `grad_intercept` — число); веса не меняет;
-* `train(X, y)` — ставит `coef_ = np.zeros(d)`, `intercept_ = 0.0`, `loss_history_ = []` и
-  делает ровно `max_iter` шагов полного (по всей выборке) градиентного спуска
-  $w \\leftarrow w - \\eta\\,\\nabla_w L$, $b \\leftarrow b - \\eta\\,\\partial L/\\partial b$.
-  Перед каждым шагом добавляет в `loss_history_` текущее значение $L$ (так что
-  `loss_history_[0]` — ошибка нулевой модели). Возвращает `self`;
+* `train(X, y)` — начальные веса (нули или малые случайные), затем ровно `max_iter` шагов
+  полного (по всей выборке) градиентного спуска
+  $w \\leftarrow w - \\eta\\,\\nabla_w L$, $b \\leftarrow b - \\eta\\,\\partial L/\\partial b$,
+  $\\eta$ = `learning_rate`;
 * `predict(X)` — предсказания, массив формы `(n,)`.
+
+Как хранить веса, какие добавить методы и атрибуты (например, историю ошибки) — решайте сами.
 """
 
 PART1_TRY_MD = """\
@@ -78,90 +80,95 @@ PART1_TRY_MD = """\
 """
 
 PART1_TRY = """\
-gd = LinearRegressionGD(learning_rate=0.1, max_iter=1000).train(X, y)
 A = np.column_stack([X, np.ones(len(X))])
 w_best = np.linalg.lstsq(A, y, rcond=None)[0]
-print(f"MSE после GD: {gd.loss_history_[-1]:.2f}, MSE МНК: {np.mean((A @ w_best - y) ** 2):.2f}")
+print(f"MSE МНК: {np.mean((A @ w_best - y) ** 2):.2f}")
 
 for lr in [0.001, 0.01, 0.1, 0.2, 0.3]:
-    history = LinearRegressionGD(learning_rate=lr, max_iter=200).train(X, y).loss_history_
-    print(f"learning_rate={lr:<6} MSE: шаг 0 = {history[0]:.4g}, шаг 199 = {history[-1]:.4g}")
+    gd = LinearRegressionGD(learning_rate=lr, max_iter=200)
+    gd.train(X, y)
+    with np.errstate(all="ignore"):
+        mse = np.mean((np.ravel(gd.predict(X)) - y) ** 2)
+    print(f"learning_rate={lr:<6} MSE после 200 шагов: {mse:.4g}")
 """
 
 PART2_MD = """\
 ## Часть 2. Backpropagation для MLP (2 балла)
 
-Сеть: полносвязные слои, ReLU после каждого скрытого слоя, линейный выход из одного нейрона:
+Сеть: полносвязные скрытые слои с нелинейной функцией активации (sigmoid, tanh или ReLU — на ваш
+выбор) и линейный выход из одного нейрона:
 
-$$a_0 = X,\\quad a_k = \\mathrm{ReLU}(a_{k-1} W_k + b_k)\\ (k < K),\\quad
-\\hat y = a_{K-1} W_K + b_K .$$
+$$a_0 = X,\\quad a_k = f(a_{k-1} W_k + b_k)\\ (k < K),\\quad \\hat y = a_{K-1} W_K + b_K .$$
 
-Функция потерь та же: $L = \\frac{1}{n}\\sum_i (\\hat y_i - y_i)^2$ (без $1/2$). Обучение —
-полный градиентный спуск, как в части 1.
+Функция потерь та же, MSE (или $\\tfrac12$·MSE). Обучение — полный градиентный спуск, как в
+части 1, градиенты — обратным распространением ошибки.
 
 Реализуйте класс `MLPRegressor`:
 
-* `__init__(self, hidden_layer_sizes=(100,), learning_rate=0.001, max_iter=10, random_state=0)`;
-* веса: `coefs_` — список матриц форм `(d, h1), (h1, h2), …, (h_last, 1)`, `intercepts_` —
-  список векторов форм `(h1,), …, (1,)`;
-* инициализация (в начале каждого `train`): `rng = np.random.default_rng(random_state)`, затем
-  для слоёв по порядку `W = rng.normal(0, np.sqrt(2 / fan_in), size=(fan_in, fan_out))`
-  (инициализация He), смещения — нули. Одинаковый `random_state` — одинаковые веса;
-* `loss_gradients(X, y)` — пара списков `(grad_coefs, grad_intercepts)` тех же форм, что
-  `coefs_` / `intercepts_`: градиент $L$ в **текущих** весах, веса не меняет;
-* `train(X, y)` — инициализация, затем ровно `max_iter` шагов
-  $W_k \\leftarrow W_k - \\eta\\,\\partial L/\\partial W_k$ (и так же для $b_k$);
-  `loss_history_[k]` — $L$ перед $k$-м шагом; возвращает `self`;
+* `__init__(self, hidden_layer_sizes=(100,), learning_rate=0.001, max_iter=10)`;
+* `train(X, y)` — инициализация весов, затем ровно `max_iter` шагов градиентного спуска по всем
+  весам одновременно;
 * `predict(X)` — массив формы `(n,)`.
+
+Веса храните как массивы `numpy` в атрибутах объекта (имена и вид — любые: списки, словари,
+объекты-слои); случайную инициализацию делайте через `np.random` или `np.random.default_rng`.
+Тесты найдут веса по формам слоёв и сравнят ваш шаг обучения с конечными разностями вашей же
+функции потерь. Градиенты, посчитанные конечными разностями вместо backprop, баллов за
+backpropagation не получают.
 """
 
 GRADCHECK_MD = """\
 ### Проверка градиентов конечными разностями
 
 Функция ниже меняет каждый вес на $\\pm\\varepsilon$, считает
-$\\frac{L(w+\\varepsilon) - L(w-\\varepsilon)}{2\\varepsilon}$ и сравнивает с `loss_gradients`.
+$\\frac{L(w+\\varepsilon) - L(w-\\varepsilon)}{2\\varepsilon}$ и сравнивает с вашими градиентами.
 Относительная ошибка должна быть меньше `1e-4` (обычно получается `1e-8` и меньше). Её менять
-не нужно.
+не нужно; вызовите её для своей сети (пример в комментарии).
 """
 
 GRADCHECK_CODE = """\
-def check_gradients(model, X, y, eps=1e-6):
-    \"\"\"Печатает относительную ошибку loss_gradients по сравнению с конечными разностями.\"\"\"
-    def loss():
-        return np.mean((model.predict(X) - y) ** 2)
+def check_gradients(loss, params, grads, eps=1e-6):
+    \"\"\"Печатает относительную ошибку ваших градиентов по сравнению с конечными разностями.
 
-    grad_coefs, grad_intercepts = model.loss_gradients(X, y)
-    for name, params, grads in [("coefs_", model.coefs_, grad_coefs),
-                                 ("intercepts_", model.intercepts_, grad_intercepts)]:
-        for i, (p, g) in enumerate(zip(params, grads)):
-            numeric = np.zeros_like(p)
-            for idx in np.ndindex(p.shape):
-                old = p[idx]
-                p[idx] = old + eps
-                plus = loss()
-                p[idx] = old - eps
-                minus = loss()
-                p[idx] = old
-                numeric[idx] = (plus - minus) / (2 * eps)
-            norm = max(np.linalg.norm(g), np.linalg.norm(numeric), 1e-12)
-            err = np.linalg.norm(g - numeric) / norm
-            print(f"{name}[{i}]: относительная ошибка {err:.1e}", "OK" if err < 1e-4 else "ОШИБКА")
+    loss   — функция без аргументов: значение функции потерь при текущих значениях params;
+    params — список ваших массивов весов (меняются на месте и восстанавливаются);
+    grads  — ваши градиенты тех же форм, посчитанные в этих весах.
+    \"\"\"
+    for i, (p, g) in enumerate(zip(params, grads)):
+        numeric = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + eps
+            plus = loss()
+            p[idx] = old - eps
+            minus = loss()
+            p[idx] = old
+            numeric[idx] = (plus - minus) / (2 * eps)
+        norm = max(np.linalg.norm(g), np.linalg.norm(numeric), 1e-12)
+        err = np.linalg.norm(np.asarray(g) - numeric) / norm
+        verdict = "OK" if err < 1e-4 else "ОШИБКА"
+        print(f"массив {i} {p.shape}: относительная ошибка {err:.1e}", verdict)
+
+
+# Пример (подставьте свои имена):
+# net = MLPRegressor(hidden_layer_sizes=(5, 3), learning_rate=0.01, max_iter=3)
+# net.train(X[:20], y_scaled[:20])
+# loss = lambda: np.mean((net.predict(X[:20]) - y_scaled[:20]) ** 2)
+# check_gradients(loss, [W1, b1, W2, b2, W3, b3], [dW1, db1, dW2, db2, dW3, db3])
 """
 
 PART2_TRY = """\
 y_mean, y_std = y.mean(), y.std()
 y_scaled = (y - y_mean) / y_std  # сети проще учиться на стандартизованной цели
 
-small = MLPRegressor(hidden_layer_sizes=(5, 3), learning_rate=0.01, max_iter=3)
-small.train(X[:20], y_scaled[:20])
-check_gradients(small, X[:20], y_scaled[:20])
-
 X_tr, y_tr, X_val, y_val = X[:280], y_scaled[:280], X[280:], y[280:]
-mlp = MLPRegressor(hidden_layer_sizes=(16,), learning_rate=0.05, max_iter=300).train(X_tr, y_tr)
-pred = mlp.predict(X_val) * y_std + y_mean
-r2 = 1 - np.sum((pred - y_val) ** 2) / np.sum((y_val - y_val.mean()) ** 2)
-print(f"MSE на обучении: {mlp.loss_history_[0]:.3f} -> {mlp.loss_history_[-1]:.3f}")
-print(f"R² на валидации: {r2:.3f}")
+for steps in [1, 300]:
+    mlp = MLPRegressor(hidden_layer_sizes=(16,), learning_rate=0.05, max_iter=steps)
+    mlp.train(X_tr, y_tr)
+    mse = np.mean((np.ravel(mlp.predict(X_tr)) - y_tr) ** 2)
+    pred = np.ravel(mlp.predict(X_val)) * y_std + y_mean
+    r2 = 1 - np.sum((pred - y_val) ** 2) / np.sum((y_val - y_val.mean()) ** 2)
+    print(f"{steps} шагов: MSE на обучении {mse:.3f}, R² на валидации {r2:.3f}")
 """
 
 QUESTIONS_MD = """\
@@ -190,7 +197,7 @@ class LinearRegressionGD:
         self.learning_rate = learning_rate
         self.max_iter = max_iter
 
-    def loss_gradient(self, X, y):
+    def _gradient(self, X, y):
         \"\"\"(grad_coef, grad_intercept) — градиент MSE в текущих весах.\"\"\"
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -200,7 +207,7 @@ class LinearRegressionGD:
         return grad_coef, grad_intercept
 
     def train(self, X, y):
-        \"\"\"Веса = 0, затем max_iter шагов GD; loss_history_[k] — MSE перед k-м шагом.\"\"\"
+        \"\"\"Начальные веса, затем ровно max_iter шагов полного градиентного спуска.\"\"\"
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         self.coef_ = np.zeros(X.shape[1])
@@ -208,7 +215,7 @@ class LinearRegressionGD:
         self.loss_history_ = []
         for _ in range(self.max_iter):
             self.loss_history_.append(float(np.mean((self.predict(X) - y) ** 2)))
-            grad_coef, grad_intercept = self.loss_gradient(X, y)
+            grad_coef, grad_intercept = self._gradient(X, y)
             self.coef_ = self.coef_ - self.learning_rate * grad_coef
             self.intercept_ = self.intercept_ - self.learning_rate * grad_intercept
         return self
@@ -220,10 +227,10 @@ class LinearRegressionGD:
 
 REF_PART2 = """\
 class MLPRegressor:
-    \"\"\"Многослойный перцептрон: ReLU в скрытых слоях, линейный выход, MSE, полный GD.\"\"\"
+    \"\"\"Многослойный перцептрон для регрессии: нелинейные скрытые слои, линейный выход, MSE.\"\"\"
 
     def __init__(self, hidden_layer_sizes=(100,), learning_rate=0.001, max_iter=10,
-                 random_state=0):
+                 random_state=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
         self.max_iter = max_iter
@@ -246,7 +253,7 @@ class MLPRegressor:
             activations.append(z if k == last else np.maximum(z, 0.0))
         return activations
 
-    def loss_gradients(self, X, y):
+    def _gradients(self, X, y):
         \"\"\"(grad_coefs, grad_intercepts) — градиенты MSE в текущих весах.\"\"\"
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
@@ -263,14 +270,14 @@ class MLPRegressor:
         return grad_coefs, grad_intercepts
 
     def train(self, X, y):
-        \"\"\"Инициализация He из random_state, затем max_iter шагов полного GD.\"\"\"
+        \"\"\"Инициализация весов, затем max_iter шагов полного GD, градиенты — backprop.\"\"\"
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         self._initialize(X.shape[1])
         self.loss_history_ = []
         for _ in range(self.max_iter):
             self.loss_history_.append(float(np.mean((self.predict(X) - y) ** 2)))
-            grad_coefs, grad_intercepts = self.loss_gradients(X, y)
+            grad_coefs, grad_intercepts = self._gradients(X, y)
             for k in range(len(self.coefs_)):
                 self.coefs_[k] = self.coefs_[k] - self.learning_rate * grad_coefs[k]
                 self.intercepts_[k] = self.intercepts_[k] - self.learning_rate * grad_intercepts[k]
@@ -414,12 +421,22 @@ class MLP:
         return self._forward(X)[1][-1][:, 0]
 """
 
-CORRECT_TRY1 = PART1_TRY.replace("train(X, y)", "fit(X, y)").replace("max_iter=", "n_iter=")
-CORRECT_TRY2 = (
-    PART2_TRY.replace("MLPRegressor(", "MLP(")
-    .replace("max_iter=", "n_iter=")
-    .replace(".train(", ".fit(")
-)
+
+def in_api(text: str, *, linear: str = "", mlp: str = "", method: str = "", iters: str = "") -> str:
+    """A try cell written against other spellings of the API (last year's, or a mix)."""
+    if linear:
+        text = text.replace("LinearRegressionGD(", f"{linear}(")
+    if mlp:
+        text = text.replace("MLPRegressor(", f"{mlp}(")
+    if method:
+        text = text.replace(".train(", f".{method}(")
+    if iters:
+        text = text.replace("max_iter=", f"{iters}=")
+    return text
+
+
+CORRECT_TRY1 = in_api(PART1_TRY, method="fit", iters="n_iter")
+CORRECT_TRY2 = in_api(PART2_TRY, mlp="MLP", method="fit", iters="n_iter")
 
 CORRECT_Q1 = (
     "Слишком маленький шаг (0.001) — ошибка убывает очень медленно, за 200 итераций до МНК далеко. "
@@ -435,6 +452,18 @@ PARTIAL_PART2 = REF_PART2.replace(
     "                delta = (delta @ self.coefs_[k].T) * (activations[k] > 0)\n",
     "                delta = delta @ self.coefs_[k].T\n",
 )
+# the output layer's δ is never carried back: every layer's step uses it (numpy broadcasts the
+# (fan_in, 1) gradient over the (fan_in, fan_out) weights, so nothing fails)
+NO_HIDDEN_DELTAS_PART2 = REF_PART2.replace(
+    "            if k > 0:\n"
+    "                # назад через W_k и ReLU: производная ReLU = 1 там, где a_k > 0\n"
+    "                delta = (delta @ self.coefs_[k].T) * (activations[k] > 0)\n",
+    "",
+)
+# δ already holds 1/n: averaging it over the batch again makes bias steps n times too short
+BIAS_MEAN_PART2 = REF_PART2.replace(
+    "grad_intercepts[k] = delta.sum(axis=0)", "grad_intercepts[k] = delta.mean(axis=0)"
+)
 # a forgotten colon in the MLP cell: the whole cell fails to parse
 SYNTAX_PART2 = REF_PART2.replace("    def train(self, X, y):\n", "    def train(self, X, y)\n")
 INFINITE_LOOP = """\
@@ -443,6 +472,18 @@ while True:
     pass
 """
 FORBIDDEN_IMPORTS = "import torch  # сверю градиенты с autograd\n" + IMPORTS
+
+
+REF_GRADCHECK = """\
+small = MLPRegressor(hidden_layer_sizes=(5, 3), learning_rate=0.01, max_iter=3, random_state=0)
+small.train(X[:20], y_scaled[:20])
+grad_coefs, grad_intercepts = small._gradients(X[:20], y_scaled[:20])
+check_gradients(
+    lambda: np.mean((small.predict(X[:20]) - y_scaled[:20]) ** 2),
+    small.coefs_ + small.intercepts_,
+    grad_coefs + grad_intercepts,
+)
+"""
 
 
 def template_cells(
@@ -455,6 +496,7 @@ def template_cells(
     q1: str = PLACEHOLDER,
     q2: str = PLACEHOLDER,
     extra_after_try1: str | None = None,
+    extra_after_try2: str | None = None,
 ) -> list[tuple[str, str]]:
     cells = [
         ("markdown", INTRO),
@@ -472,6 +514,10 @@ def template_cells(
         ("markdown", GRADCHECK_MD),
         ("code", GRADCHECK_CODE),
         ("code", try2),
+    ]
+    if extra_after_try2:
+        cells.append(("code", extra_after_try2))
+    cells += [
         ("markdown", QUESTIONS_MD),
         ("markdown", answer_cell("q1", Q1_PROMPT, q1)),
         ("markdown", answer_cell("q2", Q2_PROMPT, q2)),
@@ -479,27 +525,76 @@ def template_cells(
     return cells
 
 
-def main() -> None:
-    assert PARTIAL_PART2 != REF_PART2 and SYNTAX_PART2 != REF_PART2, "variant edits missed"
+LAST_YEAR = {"linear": "LinearRegressorGD", "method": "fit", "iters": "n_iter"}
+ANSWERS = {"q1": CORRECT_Q1, "q2": CORRECT_Q2}
+
+
+def samples() -> dict[str, list[tuple[str, str]]]:
+    """Every sample submission but invalid_json, by folder name (= the outcome it must get)."""
     reference = dict(part1=REF_PART1, part2=REF_PART2, q1=REF_Q1, q2=REF_Q2)
-    write_notebook(HERE / "template.ipynb", ID, template_cells())
-    write_notebook(REPO / "reference_solutions" / f"{ID}.ipynb", ID, template_cells(**reference))
-    samples = {
+    gd_bug = dict(part2=REF_PART2, **ANSWERS)
+    mlp_bug = dict(part1=REF_PART1, **ANSWERS)
+    return {
         "correct": template_cells(
             part1=CORRECT_PART1,
             part2=CORRECT_PART2,
             try1=CORRECT_TRY1,
             try2=CORRECT_TRY2,
-            q1=CORRECT_Q1,
-            q2=CORRECT_Q2,
+            **ANSWERS,
         ),
+        "correct_last_year_template": template_cells(
+            part1=v.LAST_YEAR_LINEAR,
+            part2=v.LAST_YEAR_SIGMOID_MLP,
+            try1=in_api(PART1_TRY, **LAST_YEAR),
+            try2=in_api(PART2_TRY, method="fit", iters="n_iter"),
+            **ANSWERS,
+        ),
+        "correct_theta_tanh_half_mse": template_cells(
+            part1=v.THETA_LINEAR, part2=v.TANH_LAYERS_MLP, **ANSWERS
+        ),
+        "correct_wb_folded_bias": template_cells(
+            part1=v.WB_LINEAR,
+            part2=v.FOLDED_BIAS_MLP,
+            try1=in_api(PART1_TRY, iters="n_iter"),
+            **ANSWERS,
+        ),
+        "correct_weight_copies_and_big_buffer": template_cells(
+            part1=REF_PART1, part2=v.SNAPSHOTS_MLP, **ANSWERS
+        ),
+        "gd_fails_learning_rate_ignored": template_cells(
+            part1=v.LR_IGNORED_LINEAR, try1=in_api(PART1_TRY, iters="n_iter"), **gd_bug
+        ),
+        "gd_fails_diverges": template_cells(
+            part1=v.DIVERGING_LINEAR, try1=in_api(PART1_TRY, iters="n_iter"), **gd_bug
+        ),
+        "gd_fails_lstsq_fake_history": template_cells(part1=v.LSTSQ_LINEAR, **gd_bug),
+        "mlp_fails_wrong_activation_derivative": template_cells(
+            part2=v.WRONG_DERIVATIVE_MLP,
+            try2=in_api(PART2_TRY, method="fit", iters="n_iter"),
+            **mlp_bug,
+        ),
+        "mlp_fails_no_hidden_deltas": template_cells(part2=NO_HIDDEN_DELTAS_PART2, **mlp_bug),
+        "mlp_fails_bias_gradient_mean": template_cells(part2=BIAS_MEAN_PART2, **mlp_bug),
+        "mlp_fails_finite_differences": template_cells(part2=v.FINITE_DIFFERENCES_MLP, **mlp_bug),
         "partial_gd_only": template_cells(**{**reference, "part2": PARTIAL_PART2}),
         "forbidden_torch": template_cells(**reference, imports=FORBIDDEN_IMPORTS),
         "syntax_error": template_cells(**{**reference, "part2": SYNTAX_PART2}),
         "infinite_loop": template_cells(**reference, extra_after_try1=INFINITE_LOOP),
         "untouched_template": template_cells(),
     }
-    for name, cells in samples.items():
+
+
+def main() -> None:
+    edited = (PARTIAL_PART2, SYNTAX_PART2, NO_HIDDEN_DELTAS_PART2, BIAS_MEAN_PART2)
+    assert all(text != REF_PART2 for text in edited), "variant edits missed"
+    reference = dict(part1=REF_PART1, part2=REF_PART2, q1=REF_Q1, q2=REF_Q2)
+    write_notebook(HERE / "template.ipynb", ID, template_cells())
+    write_notebook(
+        REPO / "reference_solutions" / f"{ID}.ipynb",
+        ID,
+        template_cells(**reference, extra_after_try2=REF_GRADCHECK),
+    )
+    for name, cells in samples().items():
         write_notebook(SAMPLES / name / "submission.ipynb", ID, cells)
     # a notebook cut off mid-file, as an interrupted upload leaves it
     text = nbformat.writes(make_notebook(ID, template_cells(**reference)))

@@ -66,7 +66,7 @@ def save_result(
         seconds=result.timings.total_s,
         backend="",
     )
-    Store(out).save(folder, result, record)
+    Store(out).save(folder, result.for_students(), record)  # an artifact students may read
 
 
 def write_reports(out: Path, spec: Assignment) -> Path:

@@ -78,12 +78,13 @@ def render(
 
 
 def course_requirement(requirement: str) -> str:
-    """The same pin with the ``course`` extra (torch, scikit-learn...) for the local backend."""
+    """The same pin with the extras the local backend's kernel needs: ``course`` (scikit-learn,
+    pandas, matplotlib) and ``torch``."""
     if " @ " in requirement or "://" in requirement:
         url = requirement.split(" @ ", 1)[-1]
-        return f"{PACKAGE}[course] @ {url}"
+        return f"{PACKAGE}[course,torch] @ {url}"
     match = re.fullmatch(re.escape(PACKAGE) + r"(\[[^\]]*\])?(.*)", requirement)
-    return f"{PACKAGE}[course]{match.group(2)}" if match else requirement
+    return f"{PACKAGE}[course,torch]{match.group(2)}" if match else requirement
 
 
 def write(workflow: Workflow, *, root: Path, force: bool) -> Path:

@@ -53,6 +53,18 @@ def build(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Build even if the tag exists.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show build output.")] = False,
+    assignment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--assignment",
+            "-a",
+            help="Also build this app assignment's image extension (its packages and models).",
+        ),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option(help="Folder of model weights to bake into /opt/models (with --assignment)."),
+    ] = None,
 ) -> None:
     """Build the runtime image (skipped when an image with the recipe's tag exists)."""
     from grader.sandbox.docker.engine import connect
@@ -69,6 +81,38 @@ def build(
                 force=force,
                 on_output=_printer(verbose),
             )
+    what = f"built in {result.seconds:.0f} s" if result.built else "already built"
+    console.out.print(f"[green]✓[/] {result.tag} {what}; alias {result.alias}")
+    for assignment_id in assignment or []:
+        _build_extension(
+            assignment_id, offline=offline, wheelhouse=wheelhouse, models=models, force=force,
+            gpu=gpu, verbose=verbose,
+        )  # fmt: skip
+
+
+def _build_extension(
+    assignment_id: str,
+    *,
+    offline: bool,
+    wheelhouse: Path | None,
+    models: Path | None,
+    force: bool,
+    gpu: bool,
+    verbose: bool,
+) -> None:
+    from grader.core.spec import find_assignment
+    from grader.pipeline.services.image import build_extension, load_extension
+    from grader.sandbox.docker.engine import connect
+
+    with reported():
+        spec = find_assignment(assignment_id)
+        client = connect()
+        ext = load_extension(spec, client=client, extra_models=models, gpu=gpu)
+        with console.out.status(f"building {ext.tag} for {assignment_id} ..."):
+            result = build_extension(
+                ext, client=client, offline=offline, wheelhouse=wheelhouse, force=force,
+                on_output=_printer(verbose),
+            )  # fmt: skip
     what = f"built in {result.seconds:.0f} s" if result.built else "already built"
     console.out.print(f"[green]✓[/] {result.tag} {what}; alias {result.alias}")
 

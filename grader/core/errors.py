@@ -20,6 +20,7 @@ the status of :class:`grader.core.results.GradeResult`.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,14 +95,32 @@ class RemoteError(BridgeError):
 class MissingName(BridgeError):
     """The notebook does not define a name the tests need."""
 
-    def __init__(self, name: str, *, defined: list[str]) -> None:
-        shown = ", ".join(defined[:30]) or "nothing"
-        super().__init__(
-            f"the notebook does not define '{name}'",
-            hint=f"the notebook defines: {shown}",
-        )
+    def __init__(
+        self,
+        name: str,
+        *,
+        defined: list[str],
+        tried: list[str] | None = None,
+        on_object: bool = False,
+    ) -> None:
+        owner, _, attr = name.rpartition(".") if on_object else ("", "", name)
+        others = [t for t in (tried or []) if t != attr]
+        what = f"the notebook does not define '{name}'"
+        if on_object:
+            what = f"{owner} has no attribute or method '{attr}'"
+        if others:
+            what += f" (nor {', '.join(repr(t) for t in others)})"
+        public = [d for d in defined if not d.startswith("_")] or defined
+        shown = ", ".join(public[:30]) + (", …" if len(public) > 30 else "") or "nothing"
+        near = difflib.get_close_matches(attr, defined, n=3, cutoff=0.6)
+        hint = f"{'it' if on_object else 'the notebook'} has: {shown}"
+        if near:
+            hint += f"; did you mean {' or '.join(repr(n) for n in near)}?"
+        super().__init__(what, hint=hint)
         self.name = name
         self.defined = defined
+        self.tried = tried or []
+        self.near = near
 
 
 class BridgeTimeout(BridgeError):

@@ -99,6 +99,40 @@ class Refusals:
     )
 
 
+class Apps:
+    """Why a web-app submission cannot be taken (``pipeline/services/intake.py``)."""
+
+    not_an_app = Phrase(
+        "{name} is neither an app folder, a .py file nor a notebook"
+        + ARROW
+        + "submit the folder that holds {entry}",
+        "{name} — не папка приложения, не файл .py и не ноутбук"
+        + ARROW
+        + "сдайте папку, в которой лежит {entry}",
+    )
+    folder_itself = Phrase("submit the folder itself", "сдайте саму папку")
+    no_entry = Phrase(
+        "{name} has no {entry} and no notebook that defines the app"
+        + ARROW
+        + "put the app's code in {entry} (see the assignment's template)",
+        "в {name} нет {entry} и нет ноутбука с приложением"
+        + ARROW
+        + "положите код приложения в {entry} (см. шаблон задания)",
+    )
+    too_large = Phrase(
+        "the submission is larger than the limit at {path}"
+        + ARROW
+        + "leave out data sets and large weights; see the assignment's limits",
+        "работа превышает предел по размеру на {path}"
+        + ARROW
+        + "не кладите наборы данных и большие веса; см. ограничения задания",
+    )
+    stopped_while_tested = Phrase(
+        "graded; the app stopped while it was tested",
+        "проверено; приложение остановилось во время проверки",
+    )
+
+
 class Files:
     """Why a file or folder of a submission is not read as it is (links, devices, limits)."""
 

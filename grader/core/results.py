@@ -28,6 +28,8 @@ class Status(StrEnum):
     """Two or more submissions for one student in a batch; none was graded."""
     INTERRUPTED = "interrupted"
     """Grading was stopped (Ctrl-C, a signal) before it finished; nothing was scored."""
+    NETWORK_ACCESS = "network_access"
+    """An app tried to reach the internet (e.g. to download weights) and did not start."""
 
 
 class Outcome(StrEnum):
@@ -54,6 +56,11 @@ class TestResult(_Frozen):
     points: float
     max_points: float
     message: str = Field("", description="Why it failed; for hidden tests only the hint.")
+    detail: str = Field(
+        "",
+        description="A failed hidden test's own message, for instructors only: never show it "
+        "to a student (it may hold hidden values).",
+    )
 
 
 class MetricResult(_Frozen):
@@ -143,6 +150,11 @@ class GradeResult(_Frozen):
     @property
     def needs_review(self) -> bool:
         return any(a.needs_review for a in self.answers)
+
+    def for_students(self) -> GradeResult:
+        """This result without what only instructors may read (hidden tests' ``detail``)."""
+        tests = [t.model_copy(update={"detail": ""}) for t in self.tests]
+        return self.model_copy(update={"tests": tests})
 
     def write(self, path: Path) -> None:
         """Write atomically as JSON (a reader never sees half a file)."""

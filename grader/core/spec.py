@@ -21,7 +21,10 @@ from grader.core.scale import scale
 SPEC_FILE = "assignment.toml"
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 PLUGIN_FIXTURES = frozenset(
-    {"nb", "assignment", "public_data", "hidden_data", "answers", "artifacts", "credit", "measure"}
+    {
+        *("nb", "assignment", "public_data", "hidden_data", "answers"),
+        *("artifacts", "credit", "measure", "hint", "app"),
+    }
 )
 """Fixtures the grader's pytest plugin provides; an evaluator may not take these names."""
 _UNIT = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
@@ -215,6 +218,38 @@ class Data(_Model):
     )
 
 
+class Service(_Model):
+    """A web app the submission runs: the assignment is graded over HTTP and in a browser."""
+
+    entry: str = Field(
+        "app.py", description="The file that starts the app; a notebook submission becomes it."
+    )
+    command: list[str] = Field(
+        default_factory=lambda: ["python", "app.py"],
+        description="How the app starts, in the submission's folder.",
+    )
+    port: int = Field(
+        7860, ge=1024, le=65535, description="TCP port the app listens on (given as $PORT)."
+    )
+    ready_path: str = Field("/", description="Path polled until the app answers (any status).")
+    start_timeout: float = Field(
+        120, gt=0, description="Seconds the app has to answer its first request."
+    )
+    request_timeout: float = Field(30, gt=0, description="Seconds for one HTTP request.")
+    image: str = Field(
+        "",
+        description="Folder of the assignment with an image extension (requirements.txt, "
+        "models/) built by `grade image build --assignment ID`; empty = the runtime image.",
+    )
+    max_submission_mb: int = Field(
+        60, ge=1, description="Largest submission folder (code and weights), MiB."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra environment of the app (e.g. OPEN_CLIP_MODEL for baked-in weights).",
+    )
+
+
 class Assignment(_Model):
     """One assignment, as described by its ``assignment.toml``."""
 
@@ -237,6 +272,9 @@ class Assignment(_Model):
     )
     evaluators: list[Evaluator] = Field(
         default_factory=list, description="Grader-side code built once per grading process."
+    )
+    service: Service | None = Field(
+        None, description="Set when the submission is a web app (see docs/services.md)."
     )
     seed: int = Field(0, description="Seed set for random, numpy and torch before the notebook.")
     root: Path = Field(Path("."), exclude=True, description="Folder the spec was loaded from.")

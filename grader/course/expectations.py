@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grader.core.errors import SpecError
-from grader.core.results import GradeResult, Status
+from grader.core.results import GradeResult, Outcome, Status
 from grader.core.spec import Assignment
 from grader.sandbox.choose import Backend
 
@@ -44,8 +44,15 @@ class Expectation(BaseModel):
     min_points: float = Field(0.0, description="Lowest acceptable total.")
     max_points: float = Field(float("inf"), description="Highest acceptable total.")
     components: dict[str, Bounds] = Field(default_factory=dict)
+    messages: list[str] = Field(
+        default_factory=list,
+        description="Texts a student must read about the tests that did not pass in full, each "
+        "in some test's message (case-insensitive): a typical bug is told its effect.",
+    )
     cell_timeout: float | None = Field(
-        None, description="Shorter per-cell limit for this sample, so validation stays fast."
+        None,
+        description="Shorter per-cell limit for this sample, so validation stays fast "
+        "(for a web app: its time to start answering).",
     )
     memory_mb: int | None = Field(
         None, ge=256, description="Memory limit for this sample instead of the assignment's."
@@ -104,4 +111,10 @@ def mismatches(result: GradeResult, expected: Expectation) -> list[str]:
         got = by_id[comp_id].points if comp_id in by_id else None
         if got is None or not bounds.min - 1e-6 <= got <= bounds.max + 1e-6:
             out.append(f"component {comp_id}: {got} (expected {bounds.min:g}–{bounds.max:g})")
+    told = [t.message.lower() for t in result.tests if t.outcome is not Outcome.PASSED]
+    out += [f"no test tells the student {m!r}" for m in expected.messages if not _said(m, told)]
     return out
+
+
+def _said(text: str, messages: list[str]) -> bool:
+    return any(text.lower() in m for m in messages)

@@ -46,7 +46,7 @@ def _checks(spec: Assignment, course: Path, options: Options) -> Iterator[Check]
     full = Options(**{**options.__dict__, "hidden": True})
     ref = reference_solution(course, spec.id)
     yield _graded_check("reference solution gets full marks", spec, ref, full, _full_marks)
-    template = spec.path("template.ipynb")
+    template = spec.path("template") if spec.service else spec.path("template.ipynb")
     yield _graded_check("template gets (near) zero", spec, template, full, _near_zero)
     for folder in samples(course, spec.id):
         yield _sample(spec, folder, full)
@@ -115,6 +115,9 @@ def _sample(spec: Assignment, folder: Path, options: Options) -> Check:
             }
         )
         spec = spec.model_copy(update={"resources": limits})
+        if spec.service is not None:  # an app: the sample's time to start answering
+            quick = spec.service.model_copy(update={"start_timeout": expected.cell_timeout})
+            spec = spec.model_copy(update={"service": quick})
     result = grade_submission(spec, folder, options=options)
     problems = mismatches(result, expected)
     summary = f"{result.status.value}, {result.points:g}/{result.max_points:g}"

@@ -8,6 +8,7 @@ a time limit or a dead kernel does. The stage reports a typed :class:`RunOutcome
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import nbformat
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -257,8 +259,31 @@ def _stop_client(client: NotebookClient) -> None:
     """Stop nbclient's kernel client: its heartbeat thread, sockets and zmq context. nbclient
     leaves them running when it did not create the kernel manager (``owns_km`` is False)."""
     if client.kc is not None:
+        run_sync(_end_tasks_of)(client)
         client.kc.stop_channels()
         client.kc = None
+
+
+async def _end_tasks_of(client: NotebookClient) -> None:
+    """Cancel and wait for the tasks ``client`` left on the event loop.
+
+    nbclient does not cancel a cell's output-polling task when the cell times out. Left pending,
+    it may resume once the channels are stopped and fail; the garbage collector then logs "Task
+    exception was never retrieved" at whatever moment it runs, and on CPython 3.11 formatting
+    that traceback parses source, which breaks any ``ast.parse`` it interrupts (see
+    grader.pipeline.parsing).
+    """
+    current = asyncio.current_task()
+    left = [t for t in asyncio.all_tasks() if t is not current and _owner(t) is client]
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
+
+
+def _owner(task: asyncio.Task[Any]) -> object:
+    """The ``self`` of the method a task runs (None for plain coroutines)."""
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    return frame.f_locals.get("self") if frame is not None else None
 
 
 def _run_cells(

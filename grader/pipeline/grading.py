@@ -68,6 +68,10 @@ def grade_submission(spec: Assignment, path: Path, *, options: Options) -> Grade
 
     A broken assignment (tests that cannot be collected, an evaluator that cannot be built)
     raises :class:`~grader.core.errors.GraderError`: it is not the submission's fault."""
+    if spec.service is not None:  # a web app: started and tested over HTTP
+        from grader.pipeline.services.grading import grade_app
+
+        return grade_app(spec, path, options=options)
     with tempfile.TemporaryDirectory(prefix=scratch.prefix("grade")) as tmp:
         return _Grading(spec, path, options).run(Path(tmp))
 

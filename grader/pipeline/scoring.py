@@ -46,7 +46,15 @@ def test_result(rec: Recorded, lang: Language = "en") -> TestResult:
         points=earned,
         max_points=rec.points,
         message=message,
+        detail=_detail(rec, outcome),
     )
+
+
+def _detail(rec: Recorded, outcome: Outcome) -> str:
+    """What an instructor reads beyond a hidden test's hint: its assertion, or its credit note."""
+    if not rec.hidden or outcome is Outcome.PASSED:
+        return ""
+    return rec.credit_note if outcome is Outcome.PARTIAL else rec.message
 
 
 def _message(rec: Recorded, outcome: Outcome, lang: Language) -> str:

@@ -16,6 +16,7 @@ from nbformat import NotebookNode
 
 from grader.core.outcomes import StaticOutcome
 from grader.core.spec import Names
+from grader.pipeline.parsing import parse
 
 _DYNAMIC_IMPORTERS = {"__import__", "import_module"}
 
@@ -61,7 +62,7 @@ def analyse(nb: NotebookNode) -> CodeFacts:
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse(to_python(cell.source))
+            tree = parse(to_python(cell.source))
         except SyntaxError as exc:
             facts.syntax_errors[index] = f"line {exc.lineno}: {exc.msg}"
             continue

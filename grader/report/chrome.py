@@ -23,6 +23,7 @@ class Chrome:
     points = Phrase("points", "баллы")
     details = Phrase("details", "подробности")
     hidden = Phrase(" (hidden)", " (скрытый)")
+    instructor_detail = Phrase("[instructor] {detail}", "[преподавателю] {detail}")
     answers = Phrase("Written answers", "Письменные ответы")
     question = Phrase("question", "вопрос")
     state = Phrase("status", "состояние")
@@ -136,6 +137,7 @@ STATUSES = {
     Status.GRADER_ERROR: Phrase("grader error", "сбой проверки"),
     Status.DUPLICATE: Phrase("duplicate", "несколько работ"),
     Status.INTERRUPTED: Phrase("interrupted", "прервано"),
+    Status.NETWORK_ACCESS: Phrase("network access", "обращение в сеть"),
 }
 
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.core.lang import Language
-from grader.core.results import GradeResult, Outcome, Status
+from grader.core.results import GradeResult, Outcome, Status, TestResult
 from grader.report.chrome import Chrome as C
 from grader.report.chrome import outcome
 from grader.report.feedback import answer_state
@@ -68,9 +68,18 @@ def _tests_table(r: GradeResult) -> Table:
             text(name),
             Text(outcome(t.outcome, lang), style=_STYLE[t.outcome]),
             f"{t.points:g}/{t.max_points:g}",
-            text(t.message[:400]),
+            _details(t, lang),
         )
     return table
+
+
+def _details(t: TestResult, lang: Language) -> Text:
+    """The whole message (a hint is never cut); a hidden test's own message below it, which
+    only an instructor's run has."""
+    shown = text(t.message)
+    if t.detail:
+        shown.append_text(text("\n" + C.instructor_detail(lang, detail=t.detail), "dim"))
+    return shown
 
 
 def _answers_table(r: GradeResult) -> Table:

@@ -34,6 +34,13 @@ from grader.sandbox.base import (
 )
 from grader.sandbox.lease import Lease, tethered
 
+ALLOCATOR_ENV = {"MALLOC_ARENA_MAX": "2"}
+"""The memory limit is an address-space rlimit, and glibc reserves 64 MiB of address space
+for each thread's malloc arena: ipykernel 7's dozen threads took ~650 MiB of a 1 GiB limit
+before any student code ran, so a notebook that made a 50 MB string left too little for numpy's
+OpenBLAS buffer, which then ``exit(1)``-ed the kernel at the next bridge call. Two arenas keep
+the limit close to the memory the kernel really uses."""
+
 
 class LocalSandbox:
     name = "local"
@@ -55,7 +62,7 @@ class LocalSandbox:
 
     def command(self, request: KernelRequest) -> list[str]:
         limits = request.limits
-        env = kernel_env(request, home=str(request.workdir))
+        env = {**ALLOCATOR_ENV, **kernel_env(request, home=str(request.workdir))}
         cpu_seconds = math.ceil(limits.total_timeout * max(1.0, limits.cpus)) + 30
         argv = [
             self.python,

@@ -14,12 +14,13 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
+from markers import needs_torch
 
 from grader.core.errors import MissingName
 from grader.core.spec import Assignment, load_assignment
 from grader.course.validate import points_layout, validate_assignment
 from grader.pipeline import scoring
-from grader.pipeline.bridge import Bridge
+from grader.pipeline.bridge import Bridge, TensorRead, Traced
 from grader.pipeline.bridge.codec import Decoder
 from grader.pipeline.execute import preamble, run_notebook
 from grader.pipeline.grading import Options
@@ -91,9 +92,41 @@ def test_data_split_is_disjoint_and_stratified() -> None:
 @pytest.mark.skipif(not MNIST.is_dir(), reason="needs the shared MNIST test files")
 def test_make_data_rebuilds_identical_files(tmp_path: Path) -> None:
     make_data = _load(FOLDER / "data/make_data.py", "cnn_tuning_make_data")
-    make_data.main(MNIST, tmp_path)
+    make_data.main(MNIST, tmp_path, seed_from=FOLDER / "data/hidden")
     for rel in ("public/mnist_public.npz", "hidden/test_images.npy", "hidden/test_labels.npy"):
         assert (tmp_path / rel).read_bytes() == (FOLDER / "data" / rel).read_bytes(), rel
+    assert not (tmp_path / "hidden/transform.json").exists()  # the seed stays where it was
+
+
+@pytest.mark.skipif(not MNIST.is_dir(), reason="needs the shared MNIST test files")
+def test_no_hidden_image_is_a_public_mnist_image() -> None:
+    """A table of the 10,000 public MNIST test images answers none of the hidden ones: each
+    was distorted (secret seed, label-preserving ranges) yet stays close to its original."""
+    make_data = _load(FOLDER / "data/make_data.py", "cnn_tuning_make_data")
+    images, labels = make_data.read_idx(MNIST)
+    hidden = np.load(FOLDER / "data/hidden/test_images.npy", allow_pickle=False)
+    public = {x.tobytes() for x in images}
+    assert not any(x.tobytes() in public for x in hidden)
+    originals = images[make_data.split(labels)["hidden"]]
+    assert np.array_equal(labels[make_data.split(labels)["hidden"]], _hidden_labels())
+    changed = np.mean(hidden != originals, axis=(1, 2))
+    assert changed.min() > 0.05  # every digit really moved
+    ink = originals.sum(axis=(1, 2), dtype=np.float64)
+    assert np.all(np.abs(hidden.sum(axis=(1, 2), dtype=np.float64) - ink) < 0.35 * ink)
+
+
+def test_the_distortion_is_random_per_seed_and_keeps_the_ink() -> None:
+    make_data = _load(FOLDER / "data/make_data.py", "cnn_tuning_make_data")
+    with np.load(FOLDER / "data/public/mnist_public.npz", allow_pickle=False) as f:
+        digits = f["val_images"][:50]
+    first, again, other = (make_data.distort(digits, seed) for seed in (1, 1, 2))
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    assert first.dtype == np.uint8 and first.shape == digits.shape
+    assert abs(float(first.mean()) - float(digits.mean())) < 0.05 * float(digits.mean())
+
+
+def _hidden_labels() -> np.ndarray:
+    return np.load(FOLDER / "data/hidden/test_labels.npy", allow_pickle=False)
 
 
 # ---------------------------------------------------------------- host-side parameter count
@@ -135,7 +168,11 @@ def test_reference_answers_match_the_reference_model(builder: ModuleType) -> Non
 
 # ---------------------------------------------------------------- the tests, on a stand-in kernel
 class StandIn:
-    """Answers the bridge calls the cnn_tuning tests make, without a kernel."""
+    """Answers the bridge calls the cnn_tuning tests make, without a kernel.
+
+    ``trace`` reports ``model``'s state dict and ``reads`` (more weights predict uses) as
+    constants, and the images as an input; ``call_perturbed`` answers ``perturbed`` (by default
+    labels that ignore the images: predict uses model)."""
 
     def __init__(
         self,
@@ -144,8 +181,11 @@ class StandIn:
         predict: Callable[[np.ndarray], Any],
         history: Any,
         config: Any,
+        reads: tuple[TensorRead, ...] = (),
+        perturbed: Callable[[np.ndarray], Any] | None = None,
     ) -> None:
-        self.state, self.predict = state, predict
+        self.state, self.predict, self.reads = state, predict, reads
+        self.perturbed = perturbed or (lambda images: (np.arange(len(images)) * 7 + 3) % 10)
         self.values = {"history": history, "config": config}
 
     def state_dict(self, name: str) -> dict[str, np.ndarray]:
@@ -155,10 +195,26 @@ class StandIn:
         assert name == "predict"
         return self.predict(*args)
 
+    def trace(self, name: str, images: np.ndarray, prefer: str = "") -> Traced:
+        assert name == "predict" and prefer == "model"
+        weights = [_read(f"model.{k}", v) for k, v in self.state.items() if v.ndim]  # as torch
+        data = _read("", images.astype(np.float32))
+        return Traced(self.predict(images), [data, *weights, *self.reads])
+
+    def call_perturbed(self, name: str, images: np.ndarray, perturb: str) -> Any:
+        assert name == "predict" and perturb == "model"
+        return self.perturbed(images)
+
     def get(self, name: str) -> Any:
         if name not in self.values:
             raise MissingName(name, defined=sorted(self.values))
         return self.values[name]
+
+
+def _read(name: str, value: np.ndarray, bn_stat: bool = False) -> TensorRead:
+    digest = hashlib.sha1(value.tobytes()).hexdigest()
+    bn_stat = bn_stat or name.endswith(("running_mean", "running_var"))
+    return TensorRead(name, value.shape, str(value.dtype), value.size, digest, bn_stat)
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +256,7 @@ GOOD_ANSWERS = {"q2a": "7 648 параметров", "q2b": "conv2.weight — 46
 def _points(
     spec: Assignment, notebook: StandIn, answers: dict[str, str], artifacts: Path | None = None
 ) -> dict[str, tuple[float, str]]:
-    bridge = cast(Bridge, notebook)  # duck-typed: the tests only use these four calls
+    bridge = cast(Bridge, notebook)  # duck-typed: the tests only use these calls
     plugin = run_tests(spec, bridge=bridge, hidden=True, answers=answers, artifacts=artifacts)
     results = [scoring.test_result(r) for r in plugin.tests.values()]
     return {r.id.split("::")[-1]: (r.points, r.message) for r in results}
@@ -264,6 +320,48 @@ def test_no_size_points_for_a_model_that_does_not_work(spec: Assignment, oracle:
     assert "validation accuracy" in points["test_parameter_budget"][1]
 
 
+def test_a_model_predict_does_not_use_earns_no_size_points(spec: Assignment, oracle: Any) -> None:
+    """The decoy: a tiny ``model``, predict() through something else (a lookup table, another
+    network): shuffling model's weights changes no label."""
+    tiny = {"weight": np.ones((1, 1), np.float32), "bias": np.zeros(1, np.float32)}
+    notebook = StandIn(state=tiny, predict=oracle, history=HISTORY, config=CONFIG, perturbed=oracle)
+    points = _points(spec, notebook, {"q2a": "2", "q2b": "weight"})
+    assert points["test_parameter_budget"][0] == 0
+    assert "does not use `model`" in points["test_parameter_budget"][1]
+    assert points["test_parameter_count_answer"][0] == 0.5  # the number is model's, as asked
+
+
+def test_tensors_predict_reads_outside_model_count(spec: Assignment, oracle: Any) -> None:
+    """A second network or non-persistent buffers: every constant tensor predict() reads
+    counts; batch-norm running statistics and the tensors made from the images do not."""
+    hidden_net = _read("net.fc1.weight", np.ones((150, 1568), np.float32))
+    extra = (hidden_net, _read("model.scale", np.ones(3, np.float32)))
+    stats = _read("net.bn.running_var", np.ones(16, np.float32), bn_stat=True)
+    notebook = StandIn(
+        state=SMALL, predict=oracle, history=HISTORY, config=CONFIG, reads=(*extra, stats)
+    )
+    points = _points(spec, notebook, GOOD_ANSWERS)
+    total = 7648 + 150 * 1568 + 3
+    assert points["test_parameter_budget"][0] == 0
+    assert f"{total:,} parameters" in points["test_parameter_budget"][1]
+    assert "net.fc1.weight (235,200)" in points["test_parameter_budget"][1]
+    arrays = (_read("W", np.ones((100, 1000), np.float32)),)  # numpy made a tensor in predict
+    notebook = StandIn(state=SMALL, predict=oracle, history=HISTORY, config=CONFIG, reads=arrays)
+    points = _points(spec, notebook, GOOD_ANSWERS)
+    assert points["test_parameter_budget"][0] == pytest.approx(2 * 92_352 / 150_000, abs=1e-3)
+    assert "W (100,000)" in points["test_parameter_budget"][1]
+    assert points["test_parameter_count_answer"][0] == 0.5  # q2a is model's own count
+
+
+def test_layer_names_of_a_wrapped_model(spec: Assignment, oracle: Any) -> None:
+    """torch.compile prefixes every name with ``_orig_mod.``; the answer may leave it out."""
+    compiled = {f"_orig_mod.{k}": v for k, v in SMALL.items()}
+    notebook = StandIn(state=compiled, predict=oracle, history=HISTORY, config=CONFIG)
+    points = _points(spec, notebook, GOOD_ANSWERS)
+    assert points["test_largest_layer_answer"][0] == 0.5
+    assert points["test_parameter_budget"][0] == 2
+
+
 def test_history_and_config_are_checked(spec: Assignment, oracle: Any) -> None:
     history = {**HISTORY, "val_acc": [93.0, 97.0]}  # percent, not fractions
     config = {"epochs": 1, "batch_size": 128}  # lr missing, fewer epochs than history
@@ -277,6 +375,7 @@ def test_history_and_config_are_checked(spec: Assignment, oracle: Any) -> None:
 
 # ---------------------------------------------------------------- slow: the real thing
 @pytest.mark.slow
+@needs_torch
 def test_reference_count_through_the_bridge(spec: Assignment, tmp_path: Path) -> None:
     """Run the reference notebook in the local sandbox; the host's count from the fetched state
     dict equals sum(p.numel() for p in model.parameters()) computed in the kernel."""
@@ -300,13 +399,14 @@ def test_reference_count_through_the_bridge(spec: Assignment, tmp_path: Path) ->
 
 
 @pytest.mark.slow
+@needs_torch
 def test_grade_validate_passes(spec: Assignment, tmp_path: Path) -> None:
     """Reference full marks, template near zero, every sample as its expected.toml says."""
     options = Options(sandbox=LocalSandbox(), artifacts=tmp_path / "artifacts")
     checks = validate_assignment(spec, course=REPO, options=options)
     failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     assert not failed, failed
-    assert len(checks) == 3 + 8
+    assert len(checks) == 3 + 16
 
 
 @pytest.mark.docker
@@ -334,4 +434,4 @@ def test_grade_validate_passes_under_docker(spec: Assignment, tmp_path: Path) ->
     checks = validate_assignment(spec, course=REPO, options=options)
     failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     assert not failed, failed
-    assert len(checks) == 3 + 8
+    assert len(checks) == 3 + 16

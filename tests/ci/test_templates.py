@@ -52,7 +52,7 @@ def test_workflow_is_valid_for_its_service(layout: Layout, gitlab: bool) -> None
     data = load(workflow.text)
     validate(data, gitlab)
     assert f"dl-grader=={__version__}" in workflow.text or (
-        gitlab and f"dl-grader[course]=={__version__}" in workflow.text
+        gitlab and f"dl-grader[course,torch]=={__version__}" in workflow.text
     )
     assert "@" + "ASSIGNMENT" not in workflow.text and "@VERSION@" not in workflow.text
     assert "--hidden" not in workflow.text  # student-facing layouts run public checks only
@@ -132,9 +132,9 @@ def test_values_that_could_break_the_file_are_refused(values: dict[str, str]) ->
 
 
 def test_course_requirement_keeps_the_pin() -> None:
-    assert course_requirement("dl-grader==1.2.0") == "dl-grader[course]==1.2.0"
+    assert course_requirement("dl-grader==1.2.0") == "dl-grader[course,torch]==1.2.0"
     url = "git+https://example.edu/dl-grader.git@v1.2.0"
-    assert course_requirement(url) == f"dl-grader[course] @ {url}"
+    assert course_requirement(url) == f"dl-grader[course,torch] @ {url}"
 
 
 def test_init_writes_and_does_not_overwrite(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ def sample() -> GradeResult:
                 points=0.5,
                 max_points=1,
                 message="hint only",
+                detail="R² = 0.41 on the hidden set",
             )
         ],
         answers=[
@@ -97,6 +98,13 @@ def test_read_revalidates(tmp_path: Path, tamper: object) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ValidationError):
         GradeResult.read(path)
+
+
+def test_students_copy_has_no_instructor_details() -> None:
+    result = sample()
+    shown = result.for_students()
+    assert [t.detail for t in shown.tests] == [""] and "0.41" not in shown.model_dump_json()
+    assert shown.tests[0].message == "hint only" and result.tests[0].detail  # a copy
 
 
 def test_needs_review() -> None:

@@ -3,7 +3,10 @@ output cap, cleanup. Time limits and crashes are graded outcomes: see test_gradi
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import logging
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +16,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from jupyter_core.utils import run_sync
 from nbformat import NotebookNode
 
 from grader.core.errors import SandboxError
@@ -176,6 +180,29 @@ def test_sandbox_is_closed_after_a_timeout(tmp_path: Path) -> None:
         assert (ex.outcome.cell, ex.outcome.cell_head) == (1, "while True:\n    pass")
         assert fake.closed == 0
     assert fake.closed == 1 and len(fake.requests) == 1
+
+
+def test_a_timeout_leaves_no_task_behind(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """nbclient does not cancel a cell's output-polling task when the cell times out. Left
+    pending, it could resume after the channels were stopped and fail; the garbage collector
+    then logged "Task exception was never retrieved" at whatever moment it ran, with a
+    traceback, whose caret lines CPython 3.11 computes with ``ast.parse``, inside whatever parse
+    it interrupted (an "AST constructor recursion depth mismatch" in pytest)."""
+    request = KernelRequest(workdir=tmp_path, limits=Resources(cell_timeout=1))
+    cells = ["while True:\n    print('x' * 1000)"]  # output still flowing at the time-out
+    with run_notebook(
+        notebook(cells), sandbox=LocalSandbox(), request=request, setup_code=""
+    ) as ex:
+        assert ex.outcome.stop is Stop.CELL_TIME_LIMIT
+    assert not _pending_tasks()  # looked up without running the loop, which would run them
+    run_sync(asyncio.sleep)(0.2)  # the loop runs again, as it does for the next submission
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        gc.collect()
+    assert not [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+
+
+def _pending_tasks() -> list[asyncio.Task[object]]:
+    return [t for t in gc.get_objects() if isinstance(t, asyncio.Task) and not t.done()]
 
 
 class Unstartable:

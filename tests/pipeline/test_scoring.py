@@ -80,6 +80,16 @@ def test_hidden_failure_shows_only_the_hint(outcome: str) -> None:
     assert "41.97" not in without_hint.message and without_hint.message
 
 
+def test_instructors_get_what_a_hidden_test_said() -> None:
+    failed = scoring.test_result(rec("failed", hidden=True, message="assert 41.97 == 42.0"))
+    assert (failed.message, failed.detail) == ("check the sign", "assert 41.97 == 42.0")
+    partial = scoring.test_result(rec("passed", hidden=True, fraction=0.5))
+    assert (partial.message, partial.detail) == ("check the sign", "half of the cases")
+    public = scoring.test_result(rec("failed"))
+    assert public.detail == "" and "assert 3 == 4" in public.message
+    assert scoring.test_result(rec("passed", hidden=True)).detail == ""
+
+
 def test_unknown_outcome_is_an_error() -> None:
     result = scoring.test_result(rec("xpassed-strangely"))
     assert (result.outcome, result.points) == (Outcome.ERROR, 0.0)

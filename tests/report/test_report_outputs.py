@@ -52,7 +52,13 @@ def spec(tmp_path: Path) -> Assignment:
 
 
 def a_test(
-    name: str, outcome: Outcome, points: float, *, hidden: bool = False, message: str = ""
+    name: str,
+    outcome: Outcome,
+    points: float,
+    *,
+    hidden: bool = False,
+    message: str = "",
+    detail: str = "",
 ) -> TestResult:
     folder = "hidden" if hidden else "public"
     return TestResult(
@@ -63,6 +69,7 @@ def a_test(
         points=points,
         max_points=1.0,
         message=message,
+        detail=detail,
     )
 
 
@@ -91,6 +98,7 @@ def graded(
                 0,
                 hidden=True,
                 message="Counter.add must return the running total",
+                detail="assert 41.97 == 42 (a hidden value)",
             ),
         ]
     )
@@ -206,16 +214,38 @@ def test_feedback_markdown_and_html(out: Path) -> None:
     assert "**Score: 2 / 4**" in md
     assert "`test_square::test_counter (hidden)` (0 / 1)" in md
     assert "Counter.add must return the running total" in md
+    assert "41.97" not in md  # the instructor's detail of a hidden test
     assert "![loss.png](artifacts/loss.png)" in md
     assert "awaits review" in md and "because it grows" in md
     assert "Submitted 2026-10-01T21:59+03:00, before the deadline" in md
     page = (out / "ivanov" / "feedback.html").read_text()
     assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
     assert "<i>shape</i>" not in page and "Tiny &lt;HW&gt;" in page
+    assert "41.97" not in page
     assert "data:image/png;base64," in page
     late = (out / "=petrov" / "feedback.md").read_text()
     assert "30 h after the deadline" in late and "late penalty −1 points" in late
     assert "timeout" in (out / "sidorov" / "feedback.md").read_text()
+
+
+def test_console_shows_whole_hints_and_the_instructors_detail() -> None:
+    from rich.console import Console
+
+    from grader.report.console import render
+
+    hint = "check the step: " + "the gradient of every layer, " * 20 + "END OF HINT [bold]"
+    result = graded(
+        1.0,
+        tests=[
+            a_test("test_step", Outcome.FAILED, 0, hidden=True, message=hint, detail="c = 0.3"),
+            a_test("test_shape", Outcome.FAILED, 0, message="predict: shape (3, 3)"),
+        ],
+    )
+    console = Console(record=True, width=100)
+    render(result, console)
+    text = " ".join(console.export_text().split())
+    assert "END OF HINT [bold]" in text  # never cut, and printed as text, not markup
+    assert "[instructor] c = 0.3" in text
 
 
 def test_gradescope_results_follow_the_schema(out: Path) -> None:

@@ -1,20 +1,15 @@
 """Fixtures of the sandbox tests: a fake Docker client, and the real engine for docker tests.
 
-Tests marked ``docker`` are skipped when no engine (or no runtime image) is there, except
-in CI (``CI=true``), where a missing engine or image is a failure: CI must run them.
+The ``docker_engine`` fixture (the real engine) is in tests/conftest.py, shared with
+tests/services.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from docker.errors import ImageNotFound
-
-from grader.core.errors import SandboxError
-from grader.sandbox.docker.image import runtime_image_tag
 
 
 class FakeContainer:
@@ -80,24 +75,3 @@ class FakeDockerClient:
 @pytest.fixture
 def fake_docker() -> FakeDockerClient:
     return FakeDockerClient()
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-@pytest.fixture(scope="session")
-def docker_engine() -> Iterator[Any]:
-    """A client of the running engine that has the runtime image; skip (fail in CI) if not."""
-    from grader.sandbox.docker import connect
-
-    try:
-        client = connect(timeout=10)
-        client.images.get(runtime_image_tag())
-    except (SandboxError, ImageNotFound) as exc:
-        message = f"Docker tests need an engine and the runtime image: {exc}"
-        if _in_ci():
-            pytest.fail(f"{message} (CI=true: run scripts/ci-docker.sh first)")
-        pytest.skip(message)
-    yield client
-    client.close()

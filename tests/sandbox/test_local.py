@@ -17,7 +17,7 @@ from grader.pipeline.bridge import Bridge
 from grader.pipeline.execute import run_notebook
 from grader.sandbox import launch
 from grader.sandbox.base import KernelRequest, Mount, kernel_env
-from grader.sandbox.local import LocalSandbox
+from grader.sandbox.local import ALLOCATOR_ENV, LocalSandbox
 
 MIB = 1024 * 1024
 IPYKERNEL_ADDS = {
@@ -52,6 +52,12 @@ try:
     memory = "allocated"
 except MemoryError:
     memory = "MemoryError"
+try:
+    room = bytearray(640 * 1024 ** 2)
+    headroom = "allocated"
+except MemoryError:
+    headroom = "MemoryError"
+room = None
 """
 
 
@@ -78,6 +84,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
     request = KernelRequest(workdir=workdir, limits=LIMITS, mounts=(Mount(public, "data"),))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
     names = ["env", "cwd", "limits", "data_files", "child", "kernel_pid", "big", "memory"]
+    names.append("headroom")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADER_TEST_SECRET", "must-not-leak")
         with run_notebook(nb, sandbox=LocalSandbox(), request=request, setup_code="") as ex:
@@ -91,7 +98,7 @@ def test_environment_is_scrubbed(probe: Probe) -> None:
     env = probe.values["env"]
     assert isinstance(env, dict)
     assert "GRADER_TEST_SECRET" not in env
-    expected = kernel_env(probe.request, home=str(probe.workdir))
+    expected = {**ALLOCATOR_ENV, **kernel_env(probe.request, home=str(probe.workdir))}
     assert {k: env[k] for k in expected} == expected
     assert env["HOME"] == str(probe.workdir) and env["CUDA_VISIBLE_DEVICES"] == ""
     assert set(env) - set(expected) <= IPYKERNEL_ADDS
@@ -119,6 +126,13 @@ def test_rlimits(probe: Probe) -> None:
     assert (probe.workdir / "big.bin").stat().st_size <= LIMITS.disk_mb * MIB
 
 
+def test_memory_limit_is_left_to_the_notebook(probe: Probe) -> None:
+    """The address-space limit is not eaten by the allocator's reservations: glibc reserves
+    64 MiB per thread arena, ~650 MiB of 1 GiB for ipykernel 7's threads, which left a
+    notebook too little to format a 50 MB error and then import numpy (print_flood)."""
+    assert probe.values["headroom"] == "allocated"
+
+
 def test_everything_is_killed_on_exit(probe: Probe) -> None:
     pids = [probe.values["kernel_pid"], probe.values["child"]]
     assert all(isinstance(p, int) and p > 0 for p in pids)
@@ -143,7 +157,7 @@ def test_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert opts.cpu_seconds == 60 * 2 + 30
     assert opts.pids > LIMITS.pids
     env = dict(item.split("=", 1) for item in opts.env)
-    assert env == kernel_env(request, home=str(tmp_path))
+    assert env == {**ALLOCATOR_ENV, **kernel_env(request, home=str(tmp_path))}
     assert env["CUDA_VISIBLE_DEVICES"] == "1" and env["EXTRA"] == "yes"
     assert "must-not-leak" not in " ".join(argv)
 

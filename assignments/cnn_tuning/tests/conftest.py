@@ -5,21 +5,39 @@ The notebook's contract (README.md): ``model`` (a torch.nn.Module), ``predict(im
 (hyperparameters). Everything here runs in the grader's process: weights arrive as a
 safetensors state dict, predictions as a ``.npy`` array; pictures are drawn with matplotlib's
 Agg canvas (no pyplot state) and skipped when matplotlib is not installed.
+
+What is measured is what ``predict`` uses, not only what ``model`` declares:
+
+* ``outside_model``: predict() runs twice on different validation images under the bridge's
+  tracer, which lists every torch tensor a call reads without making it. Reads with the same
+  content in both calls are weights and constants (the tensors built from the images differ);
+  those that are not ``model``'s counted parameters, and not only read as batch-norm running
+  statistics, count towards the budget too: a second network, weights in non-persistent
+  buffers, arrays turned into tensors inside predict.
+* ``model_dependence``: the share of labels that change when ``model``'s parameters and
+  buffers are shuffled (the kernel puts them back): a ``model`` that predict() does not use
+  cannot earn size points.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from grader.testing import parameters_by_layer
+from grader.testing import BUFFER_SUFFIXES, parameters_by_layer
 
 CHUNK = 500
 """Images per predict() call through the bridge (500 x 784 bytes, well under its limits)."""
+TRACE_SIZES = (48, 64)
+"""Validation images in the two traced calls of predict() that find the tensors it reads."""
+MIN_TRACE_AGREEMENT = 0.5
+"""A traced call must give mostly the same labels (dropout left on changes a few)."""
 
 
 # ---------------------------------------------------------------- predictions
@@ -71,11 +89,81 @@ def val_accuracy(
 
 
 @pytest.fixture(scope="session")
-def layers(nb: Any) -> dict[str, int]:
+def state(nb: Any) -> dict[str, np.ndarray]:
+    """``model.state_dict()`` as arrays (safetensors across the bridge)."""
+    return dict(nb.state_dict("model"))
+
+
+@pytest.fixture(scope="session")
+def layers(state: dict[str, np.ndarray]) -> dict[str, int]:
     """Parameters per layer of ``model``, counted on the host from its state dict."""
-    counts = parameters_by_layer(nb.state_dict("model"))
+    counts = parameters_by_layer(state)
     assert counts, "model.state_dict() holds no parameters"
     return counts
+
+
+@dataclass(frozen=True)
+class Reads:
+    """Tensors predict() reads as weights or constants (``TensorRead`` of the bridge)."""
+
+    reads: list[Any]
+
+    @property
+    def numel(self) -> int:
+        return sum(r.numel for r in self.reads)
+
+    def describe(self, limit: int = 5) -> str:
+        """``net.fc.weight (200,704), a float32 tensor (10, 10) (100)``, largest first."""
+        reads = sorted(self.reads, key=lambda r: -r.numel)
+        parts = [f"{r.name or f'a {r.dtype} tensor {r.shape}'} ({r.numel:,})" for r in reads]
+        more = f" and {len(reads) - limit} more" if len(reads) > limit else ""
+        return ", ".join(parts[:limit]) + more
+
+
+@pytest.fixture(scope="session")
+def outside_model(
+    nb: Any, state: dict[str, np.ndarray], val_split: tuple[np.ndarray, np.ndarray]
+) -> Reads:
+    """The tensors predict() reads besides ``model``'s counted parameters (see the module doc)."""
+    images = val_split[0]
+    first, second = images[: TRACE_SIZES[0]], images[TRACE_SIZES[0] : sum(TRACE_SIZES)]
+    constants = constant_reads(
+        _traced(nb, first, predict_all(nb, first)), _traced(nb, second, predict_all(nb, second))
+    )
+    counted = {f"model.{k}" for k in state if k.rsplit(".", 1)[-1] not in BUFFER_SUFFIXES}
+    return Reads([r for r in constants if r.name not in counted and not r.bn_stat])
+
+
+def _traced(nb: Any, images: np.ndarray, plain: np.ndarray) -> list[Any]:
+    traced = nb.trace("predict", images, prefer="model")
+    agree = float(np.mean(as_labels(traced.result, len(images)) == plain))
+    assert agree >= MIN_TRACE_AGREEMENT, (
+        f"predict gives other labels while its tensors are counted ({agree:.0%} the same): "
+        "what it computes must not depend on how it is called"
+    )
+    return list(traced.reads)
+
+
+def constant_reads(first: list[Any], second: list[Any]) -> list[Any]:
+    """Reads of the first call that the second call, on other images, made with the same
+    content: weights and constants, not the tensors built from the images."""
+    seen = Counter((r.numel, r.dtype, r.digest) for r in second)
+    kept = []
+    for read in first:
+        key = (read.numel, read.dtype, read.digest)
+        if seen[key] > 0:
+            seen[key] -= 1
+            kept.append(read)
+    return kept
+
+
+@pytest.fixture(scope="session")
+def model_dependence(nb: Any, val_split: tuple[np.ndarray, np.ndarray]) -> float:
+    """Share of validation labels that change when ``model``'s weights are shuffled."""
+    images = val_split[0][:CHUNK]
+    plain = predict_all(nb, images)
+    shuffled = as_labels(nb.call_perturbed("predict", images, perturb="model"), len(images))
+    return float(np.mean(plain != shuffled))
 
 
 @pytest.fixture(scope="session")

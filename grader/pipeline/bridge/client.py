@@ -14,6 +14,7 @@ import json
 import queue
 import secrets
 import time
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -27,6 +28,9 @@ from grader.sandbox.ready import ReadyBlockingClient
 
 MIME = "text/x-grader-bridge"
 _MODULE = '__import__("sys").modules["_grader_bridge"]'
+MAX_TRACED_READS = 5000
+"""The kernel half stops a traced call past this many distinct tensors; a reply with more is
+forged."""
 
 
 def _kernel_source() -> str:
@@ -116,10 +120,35 @@ class Bridge:
             raise PayloadRejected("constructor did not return an object handle")
         return ref
 
+    def trace(self, name: str, *args: Any, prefer: str = "", **kwargs: Any) -> Traced:
+        """Call a top-level function recording the torch tensors it reads that the call did not
+        make (weights, buffers, constants, tensors built from its input); ``prefer``: the
+        notebook name to call those tensors by first (``model`` → ``model.conv1.weight``)."""
+        req = {"op": "trace", "name": name, "qual": name, "prefer": prefer, **_args(args, kwargs)}
+        value = self._request(req, f"{name}() traced")
+        if not isinstance(value, dict) or not isinstance(value.get("reads"), list):
+            raise PayloadRejected("trace did not return a result and its reads")
+        if len(value["reads"]) > MAX_TRACED_READS:
+            raise PayloadRejected(f"trace listed more than {MAX_TRACED_READS} tensors")
+        return Traced(value.get("result"), [TensorRead.parse(r) for r in value["reads"]])
+
+    def call_perturbed(
+        self, name: str, *args: Any, perturb: str, seed: int = 0, **kwargs: Any
+    ) -> Any:
+        """Call a top-level function while every floating parameter and buffer of the module
+        ``perturb`` is shuffled (put back afterwards): does the function depend on it?"""
+        req = {"op": "perturbed", "name": name, "qual": name, "target": perturb, "seed": seed}
+        return self._request({**req, **_args(args, kwargs)}, f"{name}() with {perturb} shuffled")
+
     def state_dict(self, name: str) -> dict[str, Any]:
         """``name.state_dict()`` of a torch module, as numpy arrays (safetensors)."""
         value = self._request({"op": "state_dict", "name": name}, f"{name}.state_dict()")
         return _as_arrays(value)
+
+    def seed(self, value: int) -> None:
+        """Seed the kernel's ``random`` and numpy's global generator; ``np.random.default_rng()``
+        without a seed then repeats too, so a test can build the same model twice."""
+        self._request({"op": "seed", "seed": int(value)}, "seed")
 
     # ------------------------------------------------------------------ internals
     def _request(self, req: dict[str, Any], label: str, owner: str = "") -> Any:
@@ -130,8 +159,12 @@ class Bridge:
         if not isinstance(reply, dict) or reply.get("nonce") != nonce:
             raise PayloadRejected("reply does not match the request")
         if "missing" in reply:
-            names = reply.get("names")
-            raise MissingName(str(reply["missing"]), defined=_str_list(names))
+            raise MissingName(
+                str(reply["missing"]),
+                defined=_str_list(reply.get("names")),
+                tried=_str_list(reply.get("tried")),
+                on_object=reply.get("object") is True,
+            )
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {}
             raise RemoteError(
@@ -190,6 +223,47 @@ class Bridge:
             return None
 
 
+@dataclass(frozen=True)
+class TensorRead:
+    """A tensor a traced call read without making it (one per storage)."""
+
+    name: str
+    """The notebook's name for it (``model.fc.weight``, ``W``), or "" when it has none."""
+    shape: tuple[int, ...]
+    dtype: str
+    numel: int
+    """Elements in its storage (a view's whole base counts)."""
+    digest: str
+    """Content hash of the whole storage: equal in two calls → the same constant."""
+    bn_stat: bool
+    """Only ever read as batch-norm running statistics."""
+
+    @classmethod
+    def parse(cls, value: Any) -> TensorRead:
+        if not isinstance(value, dict):
+            raise PayloadRejected("a traced read is not a mapping")
+        try:
+            shape = tuple(int(n) for n in value["shape"])
+            return cls(
+                str(value["name"])[:200],
+                shape,
+                str(value["dtype"])[:40],
+                int(value["numel"]),
+                str(value["digest"])[:64],
+                bool(value["bn_stat"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PayloadRejected(f"malformed traced read: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Traced:
+    """What a traced call returned, and the tensors it read."""
+
+    result: Any
+    reads: list[TensorRead]
+
+
 class Handle:
     """An object living in the kernel: ``h.method(...)``, ``h.get("attr")``."""
 
@@ -218,6 +292,57 @@ class Handle:
         req = {"op": "state_dict", "handle": self.ref.id}
         return _as_arrays(self._bridge._request(req, f"{self._owner}.state_dict()"))
 
+    def arrays(
+        self,
+        *,
+        max_items: int = 256,
+        max_elements: int = 1_000_000,
+        shapes: list[tuple[int, ...]] | None = None,
+        names: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The float arrays and numbers the object holds, by path (``coefs_[0]``,
+        ``layers[1].W``, ``params['W1']``): found in attributes, lists, tuples, dicts and the
+        notebook's own objects, 4 levels deep, breadth first; an array reachable twice is listed
+        once. Only those of at most ``max_elements`` elements, of one of ``shapes`` and named in
+        ``names`` (when given), at most ``max_items``."""
+        req: dict[str, Any] = {"op": "arrays", "handle": self.ref.id, "max_items": max_items}
+        req["max_elements"] = max_elements
+        if shapes is not None:
+            req["shapes"] = [list(s) for s in shapes]
+        if names is not None:
+            req["names"] = list(names)
+        pairs = self._bridge._request(req, f"{self._owner} arrays")
+        if not isinstance(pairs, list) or not all(_is_named_array(p) for p in pairs):
+            raise PayloadRejected("arrays did not return (name, array) pairs")
+        return {str(name): value for name, value in pairs}
+
+    def put(self, name: str, value: Any) -> None:
+        """Write ``value`` into the array (in place) or number ``name`` listed by :meth:`arrays`."""
+        req = {"op": "put", "handle": self.ref.id, "path": name, "value": encode(value)}
+        self._bridge._request(req, f"{self._owner}.{name} = ...")
+
+    def timed(self, method: str, *args: Any, **kwargs: Any) -> float:
+        """Seconds ``method(*args, **kwargs)`` ran inside the kernel (its result is dropped)."""
+        return float(self._profile(method, args, kwargs, count=False)["seconds"])
+
+    def call_counts(self, method: str, *args: Any, **kwargs: Any) -> dict[str, int]:
+        """How often each function of the notebook ran during ``method(*args, **kwargs)``, by
+        ``name@file:line`` (library code is not counted)."""
+        calls = self._profile(method, args, kwargs, count=True).get("calls")
+        if not isinstance(calls, dict):
+            raise PayloadRejected("call counts are not a mapping")
+        return {str(k): int(v) for k, v in calls.items() if isinstance(v, int)}
+
+    def _profile(
+        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, count: bool
+    ) -> dict[str, Any]:
+        qual = f"{self._owner}.{method}"
+        req = {**self._base("profile", method), "qual": qual, "count": count}
+        value = self._bridge._request({**req, **_args(args, kwargs)}, f"{qual}()")
+        if not isinstance(value, dict) or not isinstance(value.get("seconds"), int | float):
+            raise PayloadRejected("profile did not return its cost")
+        return value
+
     def _base(self, op: str, attr: str) -> dict[str, Any]:
         return {"op": op, "handle": self.ref.id, "owner": self._owner, "attr": attr}
 
@@ -227,6 +352,12 @@ def _args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         return {"args": encode(list(args)), "kwargs": encode(dict(kwargs))}
     except TypeError as exc:
         raise BridgeError(str(exc)) from None
+
+
+def _is_named_array(pair: Any) -> bool:
+    import numpy as np
+
+    return isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], np.ndarray)
 
 
 def _str_list(value: Any) -> list[str]:

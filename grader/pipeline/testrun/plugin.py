@@ -2,13 +2,18 @@
 
 Fixtures: ``nb`` (the bridge to the executed kernel), ``public_data`` and ``hidden_data``
 (host paths), ``assignment`` (the spec), ``answers`` (written answers by id), ``credit``
-(partial points), ``measure`` (the value of a metric) and ``artifacts`` (a folder for pictures
-shown with the feedback); the assignment's evaluators come as fixtures of their own names
-(``grader.pipeline.evaluators``).
+(partial points), ``measure`` (the value of a metric), ``hint`` (the hint for the check about
+to run) and ``artifacts`` (a folder for pictures shown with the feedback); the assignment's
+evaluators come as fixtures of their own names (``grader.pipeline.evaluators``).
 Markers: ``@pytest.mark.points(n, component="...", hint="...")``, or
 ``@pytest.mark.metric("id")`` for a test that measures a metric the spec declares (its points,
 component and thresholds come from the spec); ``@pytest.mark.budget(seconds)`` (the test's
 host-side CPU budget, default ``cell_timeout``; see :mod:`grader.pipeline.testrun.budget`).
+
+A student reads the hint of a failed hidden test, never its assertion message (that may hold
+hidden values); the instructor's report has both. A test that checks several things calls
+``hint("...")`` before each, so the hint names the check that failed. A bridge error names its own
+cause (a missing method, the student's code raising, a time limit) instead of the test's hint.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from grader.core.errors import BridgeTimeout, MissingName, RemoteError
 from grader.core.messages import Scores
 from grader.core.spec import Assignment
 from grader.pipeline.bridge import Bridge
@@ -132,6 +138,13 @@ class GraderPlugin:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {_short(report)}")
 
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        rec = self.tests.get(item.nodeid)
+        if rec is not None and call.excinfo is not None:
+            told = _bridge_cause(call.excinfo.value)
+            if told is not None:  # a public test's message already says it
+                rec.hint = told if rec.hidden else ""
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         rec = self.tests.get(report.nodeid)
         if rec is None or rec.invalid:
@@ -211,9 +224,29 @@ class GraderPlugin:
 
         return record
 
+    @pytest.fixture
+    def hint(self, request: pytest.FixtureRequest) -> Callable[[str], None]:
+        """``hint(text)``: what a student reads if the test fails from here on."""
+        rec = self.tests[request.node.nodeid]
+
+        def say(text: str) -> None:
+            rec.hint = text
+
+        return say
+
 
 def _invalid(nodeid: str, hidden: bool, message: str) -> Recorded:
     return Recorded(nodeid, 0.0, "", "", hidden, "error", message, invalid=True)
+
+
+def _bridge_cause(exc: BaseException) -> str | None:
+    """What a student may read about a bridge error: the grader's own words, never text that the
+    notebook's code produced on hidden inputs (an exception's message could echo them)."""
+    if isinstance(exc, MissingName | BridgeTimeout):
+        return str(exc)
+    if isinstance(exc, RemoteError):
+        return f"{exc.target} raised {exc.type} on the test's data"
+    return None
 
 
 def _under(path: Path, folder: Path) -> bool:
@@ -227,4 +260,15 @@ def _under(path: Path, folder: Path) -> bool:
 def _short(report: Any) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else str(report.longrepr)
+    text = _own_message(text)
     return text if len(text) <= 1500 else text[:1497] + "..."
+
+
+def _own_message(text: str) -> str:
+    """An assertion's own message without pytest's introspection below it (``assert None``,
+    ``+ where ... = <function ...>``), which only repeats it in code; as is when it has none."""
+    prefix = "AssertionError: "
+    own, sep, _ = text.partition("\nassert ")
+    if text.startswith(prefix) and sep and own != prefix.strip():
+        return own.removeprefix(prefix)
+    return text

@@ -8,7 +8,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import CodeType
 
@@ -18,6 +18,7 @@ from grader.core.errors import GraderError
 from grader.core.spec import Assignment
 from grader.pipeline.bridge import Bridge
 from grader.pipeline.evaluators import fixtures
+from grader.pipeline.parsing import collection_held
 from grader.pipeline.testrun.plugin import GraderPlugin, Recorded
 from grader.sandbox import scratch
 
@@ -36,11 +37,13 @@ def run_tests(
     collect_only: bool = False,
     artifacts: Path | None = None,
     evaluators: Mapping[str, object] | None = None,
+    plugins: Sequence[object] = (),
 ) -> GraderPlugin:
     """Run public (and hidden) tests; the returned plugin holds every test's record.
 
     Without ``hidden``, hidden tests are still collected, to count them, but never run.
-    ``evaluators``: the assignment's built evaluators, given to tests as fixtures.
+    ``evaluators``: the assignment's built evaluators, given to tests as fixtures; ``plugins``
+    add fixtures (``app`` for web-app assignments, ``grader.pipeline.services.fixtures``).
     """
     hidden_dir = spec.path(spec.tests.hidden)
     plugin = GraderPlugin(
@@ -78,14 +81,21 @@ def run_tests(
             "no:threadexception",
             "-W",
             "ignore::pytest.PytestAssertRewriteWarning",
-            # Only the crash line of a failure is used. Native tracebacks need no ast.parse
-            # of the test's source, which CPython 3.11.7 can fail with "AST constructor
-            # recursion depth mismatch" in a long-lived process (seen in the hostile suite).
+            # Only the crash line of a failure is used: native tracebacks skip pytest's
+            # parse of each failing test's source.
             "--tb=native",
             *(["--collect-only"] if collect_only else []),
         ]
-        with _quiet() as log, _forget_modules(spec.root), _no_plugin_autoload(), _rewrite_cache():
-            code = pytest.main(args, plugins=[plugin, fixtures(evaluators or {})])
+        # collection_held: pytest parses test sources (assertion rewriting, failure reports);
+        # on CPython 3.11 a finalizer run inside such a parse could break it (parsing.py).
+        with (
+            _quiet() as log,
+            _forget_modules(spec.root),
+            _no_plugin_autoload(),
+            _rewrite_cache(),
+            collection_held(),
+        ):
+            code = pytest.main(args, plugins=[plugin, fixtures(evaluators or {}), *plugins])
     if plugin.interrupted:  # pytest swallows Ctrl-C: the caller must know
         raise KeyboardInterrupt
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR) or (

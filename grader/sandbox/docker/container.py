@@ -36,6 +36,7 @@ from docker.types import DeviceRequest, LogConfig, Ulimit
 from docker.types import Mount as DockerMount
 
 from grader.core.errors import SandboxError
+from grader.core.spec import Resources
 from grader.sandbox import scratch, tether
 from grader.sandbox.base import Kernel, KernelEnd, KernelRequest, kernel_env, release
 from grader.sandbox.docker.engine import ENGINE_ERRORS, connect, docker_errors, docker_host
@@ -187,15 +188,30 @@ def container_config(
     """Keyword arguments of ``client.containers.create`` for one submission's kernel;
     ``hidden`` (from :func:`~.forbidden.module_places`) gets a stub mounted over each place."""
     limits = request.limits
-    scratch = {str(request.workdir): _tmpfs_options(limits.disk_mb, user)}
+    config = locked_down(limits, user)
+    if workdir == "tmpfs":
+        config["tmpfs"][str(request.workdir)] = tmpfs_options(limits.disk_mb, user)
     return {
+        **config,
         "image": image,
         "command": _command(run_dir, lifetime, copy_in=workdir == "tmpfs"),
         "name": f"dl-grader-{secrets.token_hex(6)}",
         "labels": {**_labels(request), LABEL_RUN_DIR: str(run_dir)},
-        "user": f"{user[0]}:{user[1]}",
         "working_dir": str(request.workdir),
         "environment": _environment(request),
+        "mounts": [
+            *_mounts(request, run_dir, bind=workdir == "bind"),
+            *stub_mounts(run_dir, hidden or {}),
+        ],
+        "device_requests": _device_requests(request.gpus),
+    }
+
+
+def locked_down(limits: Resources, user: tuple[int, int]) -> dict[str, Any]:
+    """The settings every sandbox container gets (kernels and services alike): no network,
+    read-only root, no capabilities, non-root, the limits, size-capped scratch, a capped log."""
+    return {
+        "user": f"{user[0]}:{user[1]}",
         "hostname": "sandbox",
         "network_mode": "none",
         "read_only": True,
@@ -206,15 +222,10 @@ def container_config(
         "memswap_limit": f"{limits.memory_mb}m",
         "nano_cpus": int(limits.cpus * 1e9),
         "pids_limit": limits.pids,
-        "mounts": [
-            *_mounts(request, run_dir, bind=workdir == "bind"),
-            *stub_mounts(run_dir, hidden or {}),
-        ],
-        "tmpfs": {**_tmpfs(limits.disk_mb, user), **(scratch if workdir == "tmpfs" else {})},
+        "tmpfs": _tmpfs(limits.disk_mb, user),
         "shm_size": f"{min(limits.disk_mb, 256)}m",
         "ulimits": _ulimits(limits.disk_mb),
         "log_config": LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
-        "device_requests": _device_requests(request.gpus),
     }
 
 
@@ -283,11 +294,11 @@ def _tmpfs(disk_mb: int, user: tuple[int, int]) -> dict[str, str]:
     """Scratch space; tmpfs pages also count against the container's memory limit."""
     return {
         "/tmp": f"rw,nosuid,nodev,size={disk_mb}m,mode=1777",
-        HOME: _tmpfs_options(disk_mb, user),
+        HOME: tmpfs_options(disk_mb, user),
     }
 
 
-def _tmpfs_options(disk_mb: int, user: tuple[int, int]) -> str:
+def tmpfs_options(disk_mb: int, user: tuple[int, int]) -> str:
     return f"rw,nosuid,nodev,size={disk_mb}m,uid={user[0]},gid={user[1]},mode=0700"
 
 

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tarfile
@@ -31,6 +32,7 @@ from typing import IO, Any, Literal
 
 from docker import DockerClient
 from docker.errors import APIError, DockerException, ImageNotFound
+from requests.exceptions import RequestException
 
 from grader.core.errors import SandboxError
 from grader.sandbox.docker.engine import docker_errors
@@ -45,7 +47,6 @@ OFFLINE_BASE = "dl-grader-base:bookworm"
 PYTHON_VERSION = "3.11"
 OFFLINE_GLIBC = 36
 """glibc minor version of Debian bookworm: wheels for the offline image must not need newer."""
-TORCH = {"cpu": "torch==2.13.0+cpu", "gpu": "torch==2.13.0"}
 TORCH_INDEX = {"cpu": "https://download.pytorch.org/whl/cpu", "gpu": ""}
 RECIPE_VERSION = "1"
 """Bump to force new tags when the way images are built changes outside the inputs."""
@@ -157,9 +158,18 @@ def load_recipe(
         variant=variant,
         offline=offline,
         dockerfile=dockerfile,
-        requirements=f"{common.rstrip()}\n{TORCH[variant]}\n",
+        requirements=requirements_of(common, variant),
         torch_index=_torch_index(variant, offline) if torch_index is None else torch_index,
     )
+
+
+def requirements_of(locked: str, variant: Variant) -> str:
+    """The image's pins (``recipe/requirements.txt``, made by ``scripts/lock`` with
+    torch's CPU build) for ``variant``: a gpu image takes the same torch release, CUDA build."""
+    if variant == "cpu":
+        return locked
+    lines = locked.splitlines(keepends=True)
+    return "".join(re.sub(r"^(torch==[^+\s;]+)\+\w+", r"\1", line) for line in lines)
 
 
 def _torch_index(variant: Variant, offline: bool) -> str:
@@ -267,8 +277,9 @@ def _run_build(
 
 
 def _prune_old_images(client: DockerClient, recipe: Recipe) -> None:
-    """Drop the build stage the classic builder keeps, and runtime images this one replaces."""
-    with contextlib.suppress(APIError):
+    """Drop the build stage the classic builder keeps, and runtime images this one replaces.
+    Best effort: a busy engine (a prune already running, a read time-out) only delays it."""
+    with contextlib.suppress(APIError, RequestException):
         client.images.prune(filters={"dangling": True, "label": f"{LABEL_STAGE}=build"})
     ours = [f"{LABEL_RUNTIME}=1", f"{LABEL_VARIANT}={recipe.variant}"]
     for image in client.images.list(filters={"label": ours}):

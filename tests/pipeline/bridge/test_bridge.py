@@ -13,10 +13,17 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from markers import HAS_TORCH, needs_torch
 
-from grader.core.errors import BridgeError, BridgeTimeout, MissingName, RemoteError
+from grader.core.errors import (
+    BridgeError,
+    BridgeTimeout,
+    MissingName,
+    PayloadRejected,
+    RemoteError,
+)
 from grader.core.spec import Resources
-from grader.pipeline.bridge import Bridge, Handle
+from grader.pipeline.bridge import Bridge, Handle, TensorRead
 from grader.pipeline.execute import Execution, preamble, run_notebook
 from grader.sandbox.base import KernelRequest
 from grader.sandbox.local import LocalSandbox
@@ -29,7 +36,7 @@ ALIASES = {
     "run_steps.max_iter": ["n_iter"],
 }
 CELLS = [
-    "import os, time\nimport numpy as np\nimport torch\n\nseeded = torch.rand(3)  # first draw",
+    "import os, time\nimport numpy as np",
     """
 def add(a, b=0):
     return a + b
@@ -91,6 +98,49 @@ class Tally:
         return self.total
 """,
     """
+class Layer:
+    def __init__(self, W):
+        self.W = W
+        self.cache = None
+
+
+class Net:
+    \"\"\"Weights in every container a student might use, one array reachable twice.\"\"\"
+
+    def __init__(self):
+        first = np.ones((2, 3))
+        self.layers = [Layer(first), Layer(np.zeros((3, 1)))]
+        self.first = first                       # the same array again
+        self.params = {"b1": np.zeros(3), "steps": 4}
+        self.b_out = 0.5
+        self.big = np.zeros(5000)
+        self.labels = np.arange(3)                # integers: not weights
+
+    def predict(self, X):
+        h = np.maximum(X @ self.layers[0].W + self.params["b1"], 0)
+        return (h @ self.layers[1].W).ravel() + self.b_out
+
+    def fit(self, X, steps=1):
+        for _ in range(steps):
+            self.predict(X)
+
+
+class Crowd:
+    def __init__(self):
+        self.snapshots = [np.zeros(1) for _ in range(5000)]
+        self.nested = [[[[1.0] * 50] * 50] * 50]
+        self.weights = np.ones((2, 2))
+
+
+def draws():
+    return [float(np.random.rand()), float(np.random.default_rng().random())]
+""",
+    "answer = 42\n_private = 1",
+]
+TORCH_CELL = """
+import torch
+
+seeded = torch.rand(3)  # the first draw after the grader's seeding
 lin = torch.nn.Linear(3, 2)
 with torch.no_grad():
     lin.weight.copy_(torch.arange(6.0).reshape(2, 3))
@@ -100,10 +150,32 @@ n_params = sum(p.numel() for p in net.parameters())
 net_weights = dict(net.state_dict())
 loss = torch.tensor(0.25)
 expected_seeded = torch.rand(3, generator=torch.Generator().manual_seed(SEED))
-answer = 42
-_private = 1
-""".replace("SEED", str(SEED)),
-]
+
+small = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3)).eval()
+small.register_buffer("hidden_scale", torch.full((3,), 2.0), persistent=False)
+extra = np.eye(3, dtype=np.float32)
+
+
+def forward_small(X):
+    x = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    with torch.no_grad():
+        out = small(x) * small.hidden_scale
+        return (out @ torch.from_numpy(extra) + torch.tensor([0.5, 0.5, 0.5])).argmax(1)
+
+
+def ignores_small(X):
+    return np.zeros(len(X), dtype=np.int64)
+
+
+hidden_w = torch.arange(12.0)
+hidden_half = hidden_w[:6]
+
+
+def through_a_view(X):
+    return float((hidden_half if len(X) < 4 else hidden_w).sum())  # a view, or its base
+""".replace("SEED", str(SEED))
+if HAS_TORCH:
+    CELLS.append(TORCH_CELL)
 
 
 @contextmanager
@@ -119,7 +191,8 @@ def start_kernel(workdir: Path, cells: list[str], seeded: set[str]) -> Iterator[
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Execution]:
-    with start_kernel(tmp_path_factory.mktemp("bridge"), CELLS, {"numpy", "torch"}) as ex:
+    seeded = {"numpy", "torch"} if HAS_TORCH else {"numpy"}
+    with start_kernel(tmp_path_factory.mktemp("bridge"), CELLS, seeded) as ex:
         yield ex
 
 
@@ -132,7 +205,7 @@ def nb(kernel: Execution) -> Iterator[Bridge]:
 # ------------------------------------------------------------------ names and values
 def test_names(nb: Bridge) -> None:
     names = set(nb.names())
-    assert {"add", "Model", "Tally", "lin", "answer", "loss"} <= names
+    assert {"add", "Model", "Tally", "answer"} <= names
     assert not names & {"np", "torch", "os", "time", "_private", "In", "Out", "get_ipython"}
 
 
@@ -172,12 +245,18 @@ def test_values_survive_the_kernel(nb: Bridge, value: object) -> None:
 
 def test_get(nb: Bridge) -> None:
     assert nb.get("answer") == 42
+
+
+@needs_torch
+def test_get_torch_values(nb: Bridge) -> None:
+    assert {"lin", "loss"} <= set(nb.names())
     lin = nb.get("lin")
     assert isinstance(lin, Handle) and lin.ref.type == "Linear"
     loss = nb.get("loss")  # a 0-d tensor stays 0-d
     assert isinstance(loss, np.ndarray) and loss.shape == () and float(loss) == 0.25
 
 
+@needs_torch
 def test_torch_is_seeded(nb: Bridge) -> None:
     assert np.array_equal(nb.get("seeded"), nb.get("expected_seeded"))
 
@@ -283,6 +362,7 @@ def test_timeout_interrupts_and_the_kernel_stays_usable(kernel: Execution, nb: B
 
 
 # ------------------------------------------------------------------ weights
+@needs_torch
 def test_state_dict_of_a_linear_layer(nb: Bridge) -> None:
     state = nb.state_dict("lin")
     assert set(state) == {"weight", "bias"}
@@ -293,6 +373,7 @@ def test_state_dict_of_a_linear_layer(nb: Bridge) -> None:
     assert all(np.array_equal(via_handle[k], v) for k, v in state.items())
 
 
+@needs_torch
 def test_state_dict_parameter_count(nb: Bridge) -> None:
     state = nb.state_dict("net")
     assert sum(v.size for v in state.values()) == nb.get("n_params") == 4 * 8 + 8 + 8 + 1
@@ -301,10 +382,77 @@ def test_state_dict_parameter_count(nb: Bridge) -> None:
     assert all(np.array_equal(tensors[k], state[k]) for k in state)
 
 
+@needs_torch
 def test_state_dict_of_something_else(nb: Bridge) -> None:
     with pytest.raises(RemoteError) as info:
         nb.state_dict("answer")
     assert info.value.type == "AttributeError"
+
+
+# ------------------------------------------------------------------ instruments
+@needs_torch
+def test_trace_lists_what_the_call_reads_without_making_it(nb: Bridge) -> None:
+    X = np.arange(20.0).reshape(5, 4)
+    traced = nb.trace("forward_small", X, prefer="small")
+    assert np.array_equal(traced.result, nb.call("forward_small", X))
+    reads = {r.name: r for r in traced.reads}
+    assert {"small.0.weight", "small.0.bias", "small.1.weight", "small.1.bias"} <= set(reads)
+    assert reads["small.0.weight"].shape == (3, 4) and reads["small.0.weight"].numel == 12
+    assert reads["small.hidden_scale"].numel == 3 and not reads["small.hidden_scale"].bn_stat
+    assert reads["small.1.running_mean"].bn_stat and reads["small.1.running_var"].bn_stat
+    assert reads["extra"].numel == 9  # a numpy array made a tensor inside the call
+    unnamed = sorted((r.shape, r.dtype) for r in traced.reads if not r.name)
+    assert unnamed == [((3,), "float32"), ((5, 4), "float64")]  # the constant, the input
+
+
+@needs_torch
+def test_trace_digests_tell_constants_from_inputs(nb: Bridge) -> None:
+    first = nb.trace("forward_small", np.zeros((5, 4))).reads
+    second = nb.trace("forward_small", np.ones((5, 4))).reads
+    same = {r.digest for r in first} & {r.digest for r in second}
+    assert {r.name for r in first if r.digest in same} >= {"small.0.weight", "extra"}
+    assert all(r.digest not in same for r in first if r.shape == (5, 4))
+
+
+@needs_torch
+def test_trace_digests_the_whole_storage_not_the_view(nb: Bridge) -> None:
+    reads = [nb.trace("through_a_view", [0] * n).reads for n in (3, 5)]
+    (first,), (second,) = reads
+    assert (first.shape, second.shape) == ((6,), (12,))
+    assert first.numel == second.numel == 12 and first.digest == second.digest
+
+
+@needs_torch
+def test_call_perturbed_shuffles_a_module_and_puts_it_back(nb: Bridge) -> None:
+    X = np.random.default_rng(0).normal(size=(64, 4))
+    before = nb.state_dict("small")
+    plain = nb.call("forward_small", X)
+    shuffled = nb.call_perturbed("forward_small", X, perturb="small", seed=1)
+    assert len(set(plain)) > 1 and not np.array_equal(plain, shuffled)
+    assert np.array_equal(nb.call_perturbed("ignores_small", X, perturb="small"), np.zeros(64))
+    after = nb.state_dict("small")
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert np.array_equal(nb.call("forward_small", X), plain)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "not a mapping",
+        {"name": "w", "shape": [3], "dtype": "float32", "numel": 3, "digest": "ab"},
+        {"name": "w", "shape": "3x3", "dtype": "f", "numel": 9, "digest": "", "bn_stat": False},
+        {"name": "w", "shape": [3], "dtype": "f", "numel": "many", "digest": "", "bn_stat": 0},
+    ],
+)
+def test_a_malformed_traced_read_is_rejected(forged: object) -> None:
+    with pytest.raises(PayloadRejected):
+        TensorRead.parse(forged)
+
+
+@needs_torch
+def test_call_perturbed_of_a_missing_module(nb: Bridge) -> None:
+    with pytest.raises(MissingName):
+        nb.call_perturbed("ignores_small", [1], perturb="no_such_model")
 
 
 # ------------------------------------------------------------------ a kernel that dies

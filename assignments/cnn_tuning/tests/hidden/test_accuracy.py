@@ -1,5 +1,8 @@
 """Hidden test: accuracy of predict() on the hidden test split (component "accuracy", 4 points).
 
+The hidden images are MNIST test digits slightly distorted with a secret seed (data/DATA.md),
+so that no lookup table of the public MNIST images can answer them.
+
 The 2,000 hidden images go into the sandbox through ``nb.call("predict", ...)`` in chunks; the
 labels never leave the host, where accuracy and the confusion matrix are computed. The matrix
 (counts only, no images) is saved as ``confusion.png`` for the feedback.

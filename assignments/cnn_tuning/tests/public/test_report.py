@@ -5,7 +5,8 @@
   host (BatchNorm buffers left out).
 * ``**Ответ q2b:**`` — the first of the model's layer names mentioned (``conv3``,
   ``features.6``; ``.weight`` / ``.bias`` may follow) must be a layer holding the most
-  parameters (weight and bias together). Case and underscores are ignored.
+  parameters (weight and bias together). Case and underscores are ignored, and so is the
+  prefix a wrapper adds (``_orig_mod.`` of torch.compile, ``module.`` of DataParallel).
 """
 
 from __future__ import annotations
@@ -34,9 +35,19 @@ def answer(answers: dict[str, str], qid: str, what: str) -> str:
     return text
 
 
+WRAPPERS = ("_orig_mod.", "module.")
+"""Prefixes that torch.compile and (Distributed)DataParallel add to every name of the model
+inside: ``_orig_mod.conv1`` is also ``conv1``."""
+
+
 def claimed_layer(text: str, layers: list[str]) -> str | None:
     """The first layer of ``layers`` the text names, or None."""
     known = {_norm(name): name for name in layers}
+    for name in layers:
+        bare = name
+        while bare.startswith(WRAPPERS):
+            bare = bare.split(".", 1)[1]
+        known.setdefault(_norm(bare), name)
     for token in TOKEN.findall(text):
         token = re.sub(r"\.(weight|bias)$", "", _norm(token))
         if token in known:
