@@ -17,6 +17,7 @@ only the grader process (or a fork of it that has not exec'd) holds a sandbox al
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 from contextlib import suppress
@@ -75,3 +76,10 @@ def tethered(
     file); ``forward_signals``: see :mod:`grader.sandbox.tether`."""
     options = ["--lease", str(lease), *(["--forward-signals"] if forward_signals else [])]
     return [python, "-I", "-S", script or tether.__file__, *options, "--", *command]
+
+
+def copy_tether(path: Path) -> None:
+    """Put the tether's source at ``path``, read-only: a sandbox whose Python is not this one
+    (a container's) runs that copy."""
+    shutil.copyfile(tether.__file__, path)
+    os.chmod(path, 0o444)

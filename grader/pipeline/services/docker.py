@@ -35,26 +35,26 @@ from requests.exceptions import RequestException
 
 from grader.core.errors import SandboxError
 from grader.pipeline.services.base import INSIDE, ServiceExit, ServiceRequest, service_env
-from grader.sandbox import scratch, tether
+from grader.sandbox import scratch
 from grader.sandbox.docker.container import (
     HOME,
     LABEL,
     LABEL_RUN_DIR,
+    LEASE,
     PYTHON,
+    TETHER,
     locked_down,
     sandbox_user,
     tmpfs_options,
 )
 from grader.sandbox.docker.engine import DOCTOR_HINT, connect, docker_host
 from grader.sandbox.docker.image import runtime_image_tag
-from grader.sandbox.lease import Lease, tethered
+from grader.sandbox.lease import Lease, copy_tether, tethered
 from grader.sandbox.owner import Owner
 
 RUN_KIND = "svc"
 """Run folders are ``scratch.prefix("svc")``: named after their owner, like the kernel
 sandbox's, so housekeeping and `grade sandbox prune` clean both."""
-LEASE = "conn/lease"
-TETHER = "conn/tether.py"
 APP_DIR = "/app"
 SOURCE = "/submission"
 HELPERS = "/opt/dl-grader"
@@ -279,8 +279,7 @@ def _prepare(request: ServiceRequest, run_dir: Path, user: tuple[int, int]) -> P
     socket_dir.mkdir(mode=0o700)
     conn = run_dir / Path(LEASE).parent
     conn.mkdir(mode=0o700)
-    shutil.copyfile(tether.__file__, run_dir / TETHER)
-    os.chmod(run_dir / TETHER, 0o444)
+    copy_tether(run_dir / TETHER)
     if os.geteuid() == 0:
         os.chown(socket_dir, *user)
         os.chown(conn, *user)

@@ -37,13 +37,13 @@ from docker.types import Mount as DockerMount
 
 from grader.core.errors import SandboxError
 from grader.core.spec import Resources
-from grader.sandbox import scratch, tether
+from grader.sandbox import scratch
 from grader.sandbox.base import Kernel, KernelEnd, KernelRequest, kernel_env, release
 from grader.sandbox.docker.engine import ENGINE_ERRORS, connect, docker_errors, docker_host
 from grader.sandbox.docker.forbidden import module_places, stub_mounts, write_stub
 from grader.sandbox.docker.image import runtime_image_tag
 from grader.sandbox.docker.kernel import CONNECTION_FILE, SOCKETS, DockerKernelManager
-from grader.sandbox.lease import Lease, tethered
+from grader.sandbox.lease import Lease, copy_tether, tethered
 from grader.sandbox.owner import Owner
 
 log = logging.getLogger(__name__)
@@ -339,8 +339,7 @@ def _prepare_dirs(
     sockets.mkdir(mode=0o700)
     conn.mkdir(mode=0o700)
     write_stub(run_dir)
-    shutil.copyfile(tether.__file__, run_dir / TETHER)
-    os.chmod(run_dir / TETHER, 0o444)
+    copy_tether(run_dir / TETHER)
     if os.geteuid() == 0:
         _chown_tree(request.workdir, user)
         os.chown(sockets, *user)

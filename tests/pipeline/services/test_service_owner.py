@@ -16,19 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import APPS
 
 from grader.core.spec import Resources
 from grader.pipeline.services.base import ServiceRequest
-from grader.pipeline.services.docker import LEASE, TETHER, service_config
+from grader.pipeline.services.docker import service_config
 from grader.sandbox import scratch
-from grader.sandbox.docker.container import PYTHON
+from grader.sandbox.docker.container import LEASE, PYTHON, TETHER
 from grader.sandbox.owner import Owner
 from grader.sandbox.processes import descendants, started
 from grader.sandbox.reclaim import reclaim
 
 GONE_WITHIN = 20.0
 """Seconds within which a killed owner's app must have ended (it takes well under one)."""
+APPS = Path(__file__).resolve().parents[2] / "fixtures" / "apps"
 LIMITS = Resources(memory_mb=256, cpus=0.5, pids=64, disk_mb=64)
 
 
