@@ -3,6 +3,9 @@
 For students and development. It limits memory, CPU time, file size and processes, scrubs the
 environment and kills the whole process group on exit, but it is not a security boundary:
 code can still read what the user can read. Instructors grade untrusted code with Docker.
+
+The kernel runs under a tether to a lease this process holds (:mod:`grader.sandbox.lease`):
+if the grader dies without cleaning up (``kill -9``), the kernel's process group dies with it.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from grader.sandbox import launch
+from grader.sandbox import launch, scratch
 from grader.sandbox.base import (
     CommandKernelManager,
     Kernel,
@@ -29,6 +33,7 @@ from grader.sandbox.base import (
     release,
 )
 from grader.sandbox.forked import Zygote, ZygoteKernelManager, startup_key
+from grader.sandbox.lease import Lease, tethered
 
 ALLOCATOR_ENV = {"MALLOC_ARENA_MAX": "2"}
 """The memory limit is an address-space rlimit, and glibc reserves 64 MiB of address space
@@ -53,15 +58,16 @@ class LocalSandbox:
         for target, host in iter_mount_links(request):
             _copy_read_only(host, target)
         argv = self.command(request)
-        km: CommandKernelManager = (
-            ZygoteKernelManager(argv, self._zygote_for(request))
-            if self.zygote
-            else CommandKernelManager(argv)
-        )
-        try:
-            yield Kernel(km)
-        finally:
-            _kill_group(km)
+        with ExitStack() as stack:
+            if self.zygote:  # a fork of the zygote, which dies with this process (PDEATHSIG)
+                km: CommandKernelManager = ZygoteKernelManager(argv, self._zygote_for(request))
+            else:
+                lease = stack.enter_context(_lease())
+                km = CommandKernelManager(tethered(argv, lease=lease.path, python=self.python))
+            try:
+                yield Kernel(km)
+            finally:
+                _kill_group(km)
 
     def _zygote_for(self, request: KernelRequest) -> Zygote:
         env = {**ALLOCATOR_ENV, **kernel_env(request, home=str(request.workdir))}
@@ -99,6 +105,17 @@ class LocalSandbox:
         for key, value in env.items():
             argv += ["--env", f"{key}={value}"]
         return [*argv, "--", self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+
+@contextmanager
+def _lease() -> Iterator[Lease]:
+    """A lease in a folder of its own, both gone when the kernel is."""
+    folder = Path(tempfile.mkdtemp(prefix=scratch.prefix("lease")))
+    try:
+        with Lease(folder / "lease") as lease:
+            yield lease
+    finally:
+        scratch.remove(folder)
 
 
 def _copy_read_only(host: Path, target: Path) -> None:

@@ -65,6 +65,7 @@ def _kernel(request: list[str], zygote: int) -> None:
         _die_with(zygote)
         _prctl(PR_SET_DUMPABLE, 1)
         _prctl(PR_SET_NAME, b"ipykernel")  # its name in ps and /proc/PID/comm
+        os.setsid()  # a session of its own, so its whole process group can be killed
         opts, command = launch.parse(request)
         env = launch.enter(opts)
         os.closerange(3, 1 << 16)

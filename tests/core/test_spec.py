@@ -56,7 +56,7 @@ def test_valid_spec_loads(tiny: Assignment) -> None:
         "Counter.add": ["plus"],
         "Counter.start": ["initial"],
     }
-    assert tiny.names.forbidden_imports == ["torch"]
+    assert tiny.names.forbidden_imports == ["torch", "wave"]
     assert [(q.id, q.points, q.min_words) for q in tiny.questions] == [("q1", 1, 3)]
     assert tiny.path(tiny.data.hidden) == tiny.root / "data" / "hidden"
     assert tiny.root.is_absolute() and (tiny.root / SPEC_FILE).is_file()
