@@ -122,12 +122,14 @@ def _running_sandboxes(proc: subprocess.Popen[bytes], client: Any) -> int:
 
 
 def _is_kernel(pid: int) -> bool:
-    """An ipykernel itself (not its tether, whose command line names it too)."""
+    """An ipykernel itself (not its tether, whose command line names it too): exec'd, or
+    forked from a batch worker's zygote (which names it ``ipykernel``)."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return False
-    return argv[1:3] == [b"-m", b"ipykernel_launcher"]
+    return argv[1:3] == [b"-m", b"ipykernel_launcher"] or comm == "ipykernel"
 
 
 def _kill(proc: subprocess.Popen[bytes], client: Any, *, group: bool = True) -> Killed:
