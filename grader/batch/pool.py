@@ -25,6 +25,7 @@ from typing import Any
 
 from grader.batch.messages import Died, Done, Job, Message, Shutdown, Stopped
 from grader.batch.worker import RECYCLE_AFTER, WorkerConfig, serve
+from grader.sandbox import scratch as owned
 from grader.sandbox.choose import Backend, remove_kernels_of
 from grader.sandbox.processes import (
     children,
@@ -120,7 +121,7 @@ class Pool:
 
     def _config(self, slot: int) -> WorkerConfig:
         log = self.config.log.with_name(f"worker-{slot}.log") if self.config.log else None
-        scratch = Path(tempfile.mkdtemp(prefix=f"dl-grader-w{slot}-"))
+        scratch = Path(tempfile.mkdtemp(prefix=owned.prefix(f"w{slot}")))
         scratch.chmod(0o755)  # the sandbox user traverses it to its work folder
         return replace(self.config, log=log, scratch=scratch)
 

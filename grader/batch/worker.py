@@ -7,16 +7,19 @@ not grow with the class. Messages on the pipe are the typed values of ``messages
 
 Signals: the worker ignores SIGINT (Ctrl-C reaches the parent, which decides); SIGTERM from
 the parent means "stop now": the running grading is interrupted, its sandbox cleaned up by its
-context managers, and nothing is written for it.
+context managers, and nothing is written for it. A worker whose parent is gone (killed, even
+with SIGKILL) stops the same way, at once: it sees its end of the pipe hang up.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import select
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -41,6 +44,8 @@ from grader.pipeline.testrun.run import run_tests
 from grader.sandbox.base import Sandbox
 from grader.sandbox.choose import Backend, make_sandbox
 
+PARENT_GONE_GRACE = 10.0
+"""Seconds a worker whose batch died has to stop cleanly before it exits regardless."""
 RECYCLE_AFTER = 200
 """Submissions a worker grades before a fresh one replaces it. Grading releases what it creates
 (tests/test_no_leaks.py); recycling stays as a cheap defence against what it cannot see: heap
@@ -77,7 +82,7 @@ class Warm:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.spec: Assignment = load_assignment(config.assignment)
-        self.sandbox: Sandbox = make_sandbox(config.backend)
+        self.sandbox: Sandbox = make_sandbox(config.backend, reclaim=False)  # the parent did
         self.store = Store(config.out)
         self.evaluators = Evaluators(self.spec)
 
@@ -96,6 +101,7 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
     """Process entry point: take jobs from ``conn`` until told to stop or the parent goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_term)
+    _stop_with_parent(conn)
     _redirect_output(config.log)
     if config.scratch is not None:
         tempfile.tempdir = str(config.scratch)
@@ -115,6 +121,29 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
             conn.send(Stopped(job.student) if done is None else done)
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         pass
+
+
+def _stop_with_parent(conn: Connection, grace: float = PARENT_GONE_GRACE) -> None:
+    """When the parent's end of ``conn`` closes (the batch died), SIGTERM this worker, as the
+    parent would; if it is still running ``grace`` s later (stuck in native code), exit. Only
+    the parent holds that end, so its death is the only hang-up (Linux; elsewhere the worker
+    notices at its next message)."""
+    rdhup = getattr(select, "POLLRDHUP", 0)
+    if not rdhup:
+        return
+
+    own = os.dup(conn.fileno())  # stays open (and its number ours) whatever becomes of conn
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(own, rdhup)
+        while not poller.poll():
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def grade_job(

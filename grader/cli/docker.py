@@ -129,18 +129,28 @@ def _printer(verbose: bool) -> Callable[[str], None]:
 def prune(
     everything: Annotated[
         bool,
-        typer.Option("--all", help="Also containers of graders that may still be running."),
+        typer.Option(
+            "--all", help="Also containers of graders that may still be running (not folders)."
+        ),
     ] = False,
 ) -> None:
-    """Remove sandbox containers left behind by graders that were killed."""
+    """Remove the sandbox containers and host folders left by graders that were killed."""
     from grader.sandbox.docker.engine import connect
-    from grader.sandbox.docker.housekeeping import prune as prune_containers
+    from grader.sandbox.reclaim import reclaim
 
     with reported():
-        removed = prune_containers(client=connect(), everything=everything)
-    for name in removed:
-        console.out.print(f"removed {escape(name)}", highlight=False)
-    console.out.print(f"{len(removed)} sandbox container(s) removed")
+        client = connect()
+        try:
+            found = reclaim(docker=client, everything=everything)
+        finally:
+            client.close()
+    for name in found.containers:
+        console.out.print(f"removed container {escape(name)}", highlight=False, soft_wrap=True)
+    for folder in found.folders:
+        console.out.print(f"removed folder {escape(str(folder))}", highlight=False, soft_wrap=True)
+    console.out.print(
+        f"{len(found.containers)} sandbox container(s) and {len(found.folders)} folder(s) removed"
+    )
 
 
 def doctor(

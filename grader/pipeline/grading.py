@@ -30,6 +30,7 @@ from grader.pipeline.execute import CellHook, Execution, preamble, run_notebook
 from grader.pipeline.intake import Submission, intake
 from grader.pipeline.testrun.plugin import GraderPlugin
 from grader.pipeline.testrun.run import run_tests
+from grader.sandbox import scratch
 from grader.sandbox.base import KernelRequest, Mount, Sandbox
 
 
@@ -71,7 +72,7 @@ def grade_submission(spec: Assignment, path: Path, *, options: Options) -> Grade
         from grader.pipeline.services.grading import grade_app
 
         return grade_app(spec, path, options=options)
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("grade")) as tmp:
         return _Grading(spec, path, options).run(Path(tmp))
 
 

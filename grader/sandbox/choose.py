@@ -1,7 +1,8 @@
-"""Pick a sandbox backend by name (the CLI's ``--backend``)."""
+"""Pick a sandbox backend by name (the CLI's ``--backend``); reclaim what killed graders left."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from enum import StrEnum
@@ -9,6 +10,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports Backend without the kernel stack
     from grader.sandbox.base import Sandbox
+    from grader.sandbox.reclaim import Reclaimed
+
+log = logging.getLogger(__name__)
 
 
 class Backend(StrEnum):
@@ -16,7 +20,12 @@ class Backend(StrEnum):
     DOCKER = "docker"
 
 
-def make_sandbox(backend: Backend) -> Sandbox:
+def make_sandbox(backend: Backend, *, reclaim: bool = True) -> Sandbox:
+    """The sandbox of ``backend``. With ``reclaim`` (what every command that starts sandboxes
+    does: a batch's workers leave it to their parent), first remove what graders that are gone
+    left behind (:func:`reclaim_leftovers`)."""
+    if reclaim:
+        reclaim_leftovers(backend)
     if backend is Backend.LOCAL:
         from grader.sandbox.local import LocalSandbox
 
@@ -41,3 +50,34 @@ def remove_kernels_of(pid: int, *, backend: Backend | None = None) -> list[str]:
 
         removed += remove_owned_by(pid)
     return removed
+
+
+def reclaim_leftovers(backend: Backend) -> Reclaimed:
+    """Remove the stopped containers (Docker only) and the host folders of graders that are
+    gone; never raises: an engine that cannot be reached is for the command to report."""
+    from grader.core.errors import SandboxError
+    from grader.sandbox.reclaim import Reclaimed, reclaim
+
+    client = None
+    if backend is Backend.DOCKER:
+        from grader.sandbox.docker.engine import connect
+
+        try:
+            client = connect(timeout=10)
+        except SandboxError:
+            client = None
+    try:
+        found = reclaim(docker=client)
+    except Exception as exc:  # housekeeping never stops grading
+        log.warning("could not remove what killed graders left: %s", exc)
+        return Reclaimed()
+    finally:
+        if client is not None:
+            client.close()
+    if found:
+        log.info(
+            "removed %d container(s) and %d folder(s) left by killed graders",
+            len(found.containers),
+            len(found.folders),
+        )
+    return found

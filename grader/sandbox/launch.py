@@ -2,15 +2,16 @@
 
 Run as a script (standard library only), so starting it imports nothing of the grader.
 
-Used by :class:`grader.sandbox.local.LocalSandbox`. Runs in the child process only: sets
-rlimits, a new session (so the whole process group can be killed), a scrubbed environment
-read from ``--env KEY=VALUE`` options, then ``exec``s the kernel command.
+Used by :class:`grader.sandbox.local.LocalSandbox`, under the kernel's tether
+(:mod:`grader.sandbox.tether`). Runs in the child process only: sets rlimits, a scrubbed
+environment read from ``--env KEY=VALUE`` options, then ``exec``s the kernel command. It stays
+in the tether's process group (jupyter_client started the tether in a new session), so a
+signal to that group reaches the kernel and whatever it started.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import resource
 import sys
@@ -57,8 +58,6 @@ def _silence() -> None:
 
 def main(argv: list[str]) -> None:
     opts, command = _parse(argv)
-    with contextlib.suppress(OSError):  # already a session leader: jupyter_client made one
-        os.setsid()
     os.chdir(opts.cwd)
     env = dict(item.split("=", 1) for item in opts.env)
     _silence()

@@ -3,6 +3,9 @@
 For students and development. It limits memory, CPU time, file size and processes, scrubs the
 environment and kills the whole process group on exit, but it is not a security boundary:
 code can still read what the user can read. Instructors grade untrusted code with Docker.
+
+The kernel runs under a tether to a lease this process holds (:mod:`grader.sandbox.lease`):
+if the grader dies without cleaning up (``kill -9``), the kernel's process group dies with it.
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from grader.sandbox import launch
+from grader.sandbox import launch, scratch
 from grader.sandbox.base import (
     CommandKernelManager,
     Kernel,
@@ -28,6 +32,7 @@ from grader.sandbox.base import (
     kernel_env,
     release,
 )
+from grader.sandbox.lease import Lease, tethered
 
 ALLOCATOR_ENV = {"MALLOC_ARENA_MAX": "2"}
 """The memory limit is an address-space rlimit, and glibc reserves 64 MiB of address space
@@ -47,11 +52,13 @@ class LocalSandbox:
     def kernel(self, request: KernelRequest) -> Iterator[Kernel]:
         for target, host in iter_mount_links(request):
             _copy_read_only(host, target)
-        km = CommandKernelManager(self.command(request))
-        try:
-            yield Kernel(km)
-        finally:
-            _kill_group(km)
+        with _lease() as lease:
+            argv = tethered(self.command(request), lease=lease.path, python=self.python)
+            km = CommandKernelManager(argv)
+            try:
+                yield Kernel(km)
+            finally:
+                _kill_group(km)
 
     def command(self, request: KernelRequest) -> list[str]:
         limits = request.limits
@@ -76,6 +83,17 @@ class LocalSandbox:
         for key, value in env.items():
             argv += ["--env", f"{key}={value}"]
         return [*argv, "--", self.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+
+@contextmanager
+def _lease() -> Iterator[Lease]:
+    """A lease in a folder of its own, both gone when the kernel is."""
+    folder = Path(tempfile.mkdtemp(prefix=scratch.prefix("lease")))
+    try:
+        with Lease(folder / "lease") as lease:
+            yield lease
+    finally:
+        scratch.remove(folder)
 
 
 def _copy_read_only(host: Path, target: Path) -> None:

@@ -1,4 +1,5 @@
-"""Processes of this host, as ``/proc`` sees them (Linux): children, sessions, orphaned kernels.
+"""Processes of this host, as ``/proc`` sees them (Linux): children, sessions, orphaned kernels,
+start times (what tells a process from a later one that reuses its pid).
 
 Kernels run in their own sessions, so killing the process that started one does not kill it:
 a grading parent makes itself a child subreaper, and kernels orphaned by a dead worker become
@@ -36,6 +37,25 @@ def _stat(pid: int) -> tuple[int, int] | None:
         return None
     fields = text[text.rindex(")") + 2 :].split()
     return int(fields[1]), int(fields[3])
+
+
+def started(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks after boot), or None when no such process runs (none
+    has that pid, or it has exited and is a zombie). 0 where ``/proc`` cannot tell (another
+    user's process under ``hidepid``, a system without ``/proc``) but the pid exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # it exists: another user's
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        fields = text[text.rindex(")") + 2 :].split()
+        state, ticks = fields[0], int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return None if state in ("Z", "X", "x") else ticks
 
 
 def children(pid: int) -> list[int]:

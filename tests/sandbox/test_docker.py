@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,13 +21,11 @@ from grader.core.spec import Resources
 from grader.sandbox.base import KernelEnd, KernelRequest, Mount
 from grader.sandbox.docker import (
     LABEL,
-    LABEL_RUN_DIR,
     DockerKernelManager,
     DockerSandbox,
     InitProcess,
     connect,
     container_config,
-    prune,
     safe_read,
 )
 from grader.sandbox.docker.kernel import _proc_stat
@@ -81,17 +77,34 @@ def test_container_gets_the_limits(tmp_path: Path) -> None:
     assert config["log_config"]["Config"] == {"max-size": "1m", "max-file": "1"}
 
 
-def test_container_command_is_the_kernel_with_a_deadline(tmp_path: Path) -> None:
-    command = _config(tmp_path, workdir="bind")["command"]
+def _tethered(command: list[str], run_dir: Path) -> list[str]:
+    """The command under the tether, after checking the tether's own part."""
+    conn = run_dir / "conn"
+    split = command.index("--")
+    assert command[:split] == [
+        "/opt/venv/bin/python",
+        "-I",
+        "-S",
+        str(conn / "tether.py"),
+        "--lease",
+        str(conn / "lease"),
+        "--forward-signals",  # the container's init signals only its child
+    ]
+    return command[split + 1 :]
+
+
+def test_container_command_is_the_tethered_kernel_with_a_deadline(tmp_path: Path) -> None:
+    command = _tethered(_config(tmp_path, workdir="bind")["command"], tmp_path / "ipc")
     assert command[:4] == ["timeout", "--foreground", "--signal=KILL", "99s"]
     assert command[4:7] == ["/opt/venv/bin/python", "-m", "ipykernel_launcher"]
     assert command[-1] == str(tmp_path / "ipc" / "conn" / "kernel.json")
 
 
 def test_tmpfs_workdir_gets_a_copy_first(tmp_path: Path) -> None:
-    command = _config(tmp_path)["command"]
+    command = _tethered(_config(tmp_path)["command"], tmp_path / "ipc")
     assert command[:2] == ["/bin/sh", "-c"] and "cp -R -p /submission/. ." in command[2]
-    assert command[4:] == _config(tmp_path, workdir="bind")["command"]
+    bind = _tethered(_config(tmp_path, workdir="bind")["command"], tmp_path / "ipc")
+    assert command[4:] == bind
 
 
 def test_tmpfs_workdir_is_size_capped_and_the_copy_read_only(tmp_path: Path) -> None:
@@ -328,27 +341,6 @@ def test_unreachable_engine_points_to_doctor(tmp_path: Path) -> None:
     with pytest.raises(SandboxError) as info:
         connect(host=f"unix://{tmp_path}/no.sock", timeout=2)
     assert "grade doctor" in info.value.hint
-
-
-def test_prune_removes_only_orphans_unless_all(fake_docker: Any) -> None:
-    client = fake_docker
-    here = {LABEL: "1", "dl-grader.host": socket.gethostname()}
-    dead = client.containers.create(name="dead", labels={**here, "dl-grader.pid": "999999999"})
-    alive = client.containers.create(
-        name="alive", labels={**here, "dl-grader.pid": str(os.getpid())}
-    )
-    other = client.containers.create(name="other", labels={LABEL: "1", "dl-grader.host": "x"})
-    assert prune(client=client) == ["dead"]
-    assert dead.removed and not alive.removed and not other.removed
-    assert sorted(prune(client=client, everything=True)) == ["alive", "other"]
-
-
-def test_prune_removes_the_run_dir_of_an_orphan(fake_docker: Any) -> None:
-    run_dir = Path(tempfile.mkdtemp(prefix="dlg-"))
-    labels = {LABEL: "1", "dl-grader.host": socket.gethostname(), "dl-grader.pid": "999999999"}
-    fake_docker.containers.create(name="dead", labels={**labels, LABEL_RUN_DIR: str(run_dir)})
-    assert prune(client=fake_docker) == ["dead"]
-    assert not run_dir.exists()
 
 
 # --- reading the workdir back -------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from grader.core.errors import GraderError
+from grader.sandbox import scratch
 
 CHROMIUM = os.environ.get("GRADER_CHROMIUM", "/usr/bin/chromium")
 NOBODY = 65534
@@ -69,7 +70,8 @@ def browser_page(url: str, *, timeout_s: float = 30.0) -> Iterator[tuple[Any, Vi
 
     origin = _origin(url)
     visit = Visit()
-    with tempfile.TemporaryDirectory(prefix="dlg-browser-") as tmp, sync_playwright() as pw:
+    profile_dir = tempfile.TemporaryDirectory(prefix=scratch.prefix("browser"))
+    with profile_dir as tmp, sync_playwright() as pw:
         profile, executable = _profile(Path(tmp))
         context = pw.chromium.launch_persistent_context(
             str(profile),

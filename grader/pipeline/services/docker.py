@@ -7,6 +7,11 @@ the trusted helpers (forwarder, audit hook) are mounted read-only at ``/opt/dl-g
 host folder, ``sock/``, is mounted read-write at ``/run/dlg`` for the forwarder's socket and is
 sealed (root-owned, read-only to the sandbox) as soon as the socket exists.
 
+Like a kernel's, the container dies with the grader process that owns it: its first process is
+a tether (:mod:`grader.sandbox.tether`) to a lease this process holds
+(:mod:`grader.sandbox.lease`), both in the run folder's ``conn/``, mounted read-only at the
+same path inside; the labels name the owner, so housekeeping removes what a killed grader left.
+
 With ``--network none`` no two sandboxes can reach each other, and the host reaches the app
 only through that socket: no port is published, no address is routed.
 """
@@ -16,7 +21,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import stat
 import tempfile
 import time
@@ -31,20 +35,26 @@ from requests.exceptions import RequestException
 
 from grader.core.errors import SandboxError
 from grader.pipeline.services.base import INSIDE, ServiceExit, ServiceRequest, service_env
+from grader.sandbox import scratch
 from grader.sandbox.docker.container import (
     HOME,
     LABEL,
     LABEL_RUN_DIR,
+    LEASE,
     PYTHON,
+    TETHER,
     locked_down,
     sandbox_user,
     tmpfs_options,
 )
 from grader.sandbox.docker.engine import DOCTOR_HINT, connect, docker_host
 from grader.sandbox.docker.image import runtime_image_tag
+from grader.sandbox.lease import Lease, copy_tether, tethered
+from grader.sandbox.owner import Owner
 
-RUN_DIR_PREFIX = "dlg-svc-"
-"""Starts like the kernel sandbox's run folders, so `grade sandbox prune` cleans both."""
+RUN_KIND = "svc"
+"""Run folders are ``scratch.prefix("svc")``: named after their owner, like the kernel
+sandbox's, so housekeeping and `grade sandbox prune` clean both."""
 APP_DIR = "/app"
 SOURCE = "/submission"
 HELPERS = "/opt/dl-grader"
@@ -135,11 +145,13 @@ class DockerServices:
     @contextmanager
     def service(self, request: ServiceRequest) -> Iterator[DockerService]:
         image = self._image(request)
-        run_dir = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX))
+        run_dir = Path(tempfile.mkdtemp(prefix=scratch.prefix(RUN_KIND)))
         user = sandbox_user()
         container = None
+        lease: Lease | None = None
         try:
             socket_dir = _prepare(request, run_dir, user)
+            lease = Lease(run_dir / LEASE, user=user)
             config = service_config(
                 request,
                 image=image,
@@ -157,6 +169,8 @@ class DockerServices:
             if container is not None:
                 with suppress(NotFound, DockerException, RequestException):
                     container.remove(force=True)
+            if lease is not None:
+                lease.close()
             shutil.rmtree(run_dir, ignore_errors=True)
 
     def _image(self, request: ServiceRequest) -> str:
@@ -193,9 +207,11 @@ def service_config(
     env = service_env(request, home=HOME)
     env["PATH"] = f"{Path(PYTHON).parent}:{env['PATH']}"
     env["PYTHONPATH"] = HELPERS
+    conn = str(run_dir / Path(LEASE).parent)
     mounts = [
         Mount(SOCKET_DIR, str(run_dir / "sock"), type="bind", read_only=False),
         Mount(HELPERS, str(INSIDE), type="bind", read_only=True),
+        Mount(conn, conn, type="bind", read_only=True),
     ]
     if not own_image:
         mounts.append(Mount(SOURCE, str(request.workdir.resolve()), type="bind", read_only=True))
@@ -207,13 +223,16 @@ def service_config(
         "environment": env,
         "mounts": mounts,
         "working_dir": (image_config.get("WorkingDir") or "/") if own_image else APP_DIR,
-        **_entry(request, image_config, lifetime),
+        **_entry(request, image_config, lifetime, run_dir),
     }
 
 
-def _entry(request: ServiceRequest, image_config: dict[str, Any], lifetime: float) -> Any:
-    """The forwarder (under a deadline) starting the app: the request's command in a copy of
-    the submission, or the image's own entrypoint and command."""
+def _entry(
+    request: ServiceRequest, image_config: dict[str, Any], lifetime: float, run_dir: Path
+) -> Any:
+    """Under the tether to the grader's lease, the forwarder (under a deadline) starting the
+    app: the request's command in a copy of the submission, or the image's own entrypoint and
+    command."""
     forward = [
         "timeout",
         "--signal=KILL",
@@ -229,10 +248,19 @@ def _entry(request: ServiceRequest, image_config: dict[str, Any], lifetime: floa
         app = [*(image_config.get("Entrypoint") or []), *(image_config.get("Cmd") or [])]
         if not app:
             raise SandboxError("the image has neither ENTRYPOINT nor CMD: nothing to start")
-        return {"entrypoint": forward, "command": app}
+        return {"entrypoint": _tethered(forward, run_dir), "command": app}
     # errors (a file over the size cap) are in the container's log; the app starts with what fits
     script = f'cp -R -p {SOURCE}/. . 2>&1 | head -5; exec "$@"'
-    return {"entrypoint": ["/bin/sh", "-c", script, "sh"], "command": [*forward, *request.command]}
+    copy_in = ["/bin/sh", "-c", script, "sh"]
+    return {"entrypoint": _tethered(copy_in, run_dir), "command": [*forward, *request.command]}
+
+
+def _tethered(command: list[str], run_dir: Path) -> list[str]:
+    """``command`` under the tether (the image's Python) to the lease in ``run_dir``."""
+    script = str(run_dir / TETHER)
+    return tethered(
+        command, lease=run_dir / LEASE, python=PYTHON, script=script, forward_signals=True
+    )
 
 
 def _labels(request: ServiceRequest, run_dir: Path) -> dict[str, str]:
@@ -240,17 +268,21 @@ def _labels(request: ServiceRequest, run_dir: Path) -> dict[str, str]:
         LABEL: "1",
         LABEL_RUN_DIR: str(run_dir),
         "dl-grader.submission": request.label or request.workdir.name,
-        "dl-grader.host": socket.gethostname(),
-        "dl-grader.pid": str(os.getpid()),
+        **Owner.me().labels(),
     }
 
 
 def _prepare(request: ServiceRequest, run_dir: Path, user: tuple[int, int]) -> Path:
-    """The socket folder (owned by the sandbox user until sealed); the submission readable."""
+    """The socket folder (owned by the sandbox user until sealed), the tether's folder; the
+    submission readable."""
     socket_dir = run_dir / "sock"
     socket_dir.mkdir(mode=0o700)
+    conn = run_dir / Path(LEASE).parent
+    conn.mkdir(mode=0o700)
+    copy_tether(run_dir / TETHER)
     if os.geteuid() == 0:
         os.chown(socket_dir, *user)
+        os.chown(conn, *user)
         _readable(request.workdir)
     return socket_dir
 

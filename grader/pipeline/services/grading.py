@@ -25,6 +25,7 @@ from grader.pipeline.services.fixtures import App, AppPlugin, Clock
 from grader.pipeline.services.intake import intake_app
 from grader.pipeline.services.ready import Start, verdict, wait_ready
 from grader.pipeline.testrun.run import run_tests
+from grader.sandbox import scratch
 
 
 def grade_app(
@@ -34,7 +35,7 @@ def grade_app(
     assert spec.service is not None
     started = time.monotonic()
     base = _Result(spec, path, options, started)
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("app")) as tmp:
         try:
             work, sha = intake_app(path, spec.service, Path(tmp))
         except SubmissionError as exc:

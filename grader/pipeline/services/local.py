@@ -3,7 +3,9 @@
 Like the local kernel sandbox it limits nothing that matters for hostile code and isolates
 nothing (the app has the student's own network and files): it runs one's own app. The app
 gets a free port in ``PORT`` (so parallel checks do not collide) and the same forwarder and
-audit hook as in Docker, so readiness, verdicts and tests are identical.
+audit hook as in Docker, so readiness, verdicts and tests are identical. Like a local kernel, it
+runs under a tether to a lease this process holds (:mod:`grader.sandbox.lease`): if the grader
+dies without cleaning up (``kill -9``), the app's process group dies with it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import IO
 
 from grader.pipeline.services.base import INSIDE, ServiceExit, ServiceRequest, service_env
+from grader.sandbox import scratch
+from grader.sandbox.lease import Lease, tethered
 
 
 class LocalService:
@@ -50,24 +54,25 @@ class LocalServices:
 
     @contextmanager
     def service(self, request: ServiceRequest) -> Iterator[LocalService]:
-        run_dir = Path(tempfile.mkdtemp(prefix="dlg-svc-"))
+        run_dir = Path(tempfile.mkdtemp(prefix=scratch.prefix("svc")))
         request = replace(request, port=_free_port())
         try:
             app_dir = run_dir / "app"
             shutil.copytree(request.workdir, app_dir, symlinks=True)
             log = run_dir / "app.log"
-            with log.open("wb") as out:
-                process = _spawn(request, app_dir, run_dir / "app.sock", out)
-            try:
-                yield LocalService(process, run_dir / "app.sock", log)
-            finally:
-                _stop(process)
+            with Lease(run_dir / "lease") as lease:
+                with log.open("wb") as out:
+                    process = _spawn(request, app_dir, run_dir / "app.sock", out, lease)
+                try:
+                    yield LocalService(process, run_dir / "app.sock", log)
+                finally:
+                    _stop(process)
         finally:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            scratch.remove(run_dir)
 
 
 def _spawn(
-    request: ServiceRequest, app_dir: Path, socket_path: Path, out: IO[bytes]
+    request: ServiceRequest, app_dir: Path, socket_path: Path, out: IO[bytes], lease: Lease
 ) -> subprocess.Popen[bytes]:
     env = service_env(request, home=os.environ.get("HOME", str(app_dir)))
     env["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', env['PATH'])}"
@@ -75,7 +80,7 @@ def _spawn(
     command = [sys.executable if c == "python" else c for c in request.command]
     forward = [sys.executable, str(INSIDE / "forward.py"), str(socket_path), str(request.port)]
     return subprocess.Popen(
-        [*forward, "--", *command],
+        tethered([*forward, "--", *command], lease=lease.path),
         cwd=app_dir,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -86,7 +91,7 @@ def _spawn(
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """The forwarder, the app and whatever the app started (one process group)."""
+    """The tether, the forwarder, the app and whatever the app started (one process group)."""
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     with suppress(subprocess.TimeoutExpired):

@@ -20,6 +20,7 @@ from grader.pipeline.bridge import Bridge
 from grader.pipeline.evaluators import fixtures
 from grader.pipeline.parsing import collection_held
 from grader.pipeline.testrun.plugin import GraderPlugin, Recorded
+from grader.sandbox import scratch
 
 
 def test_dirs(spec: Assignment) -> list[Path]:
@@ -56,7 +57,7 @@ def run_tests(
     dirs = test_dirs(spec)
     if not dirs:
         return plugin
-    with tempfile.TemporaryDirectory(prefix="grader-pytest-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("pytest")) as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
         args = [

@@ -8,9 +8,13 @@ connection file sits next to it in a read-only mount. The container is created w
 (:mod:`.kernel`).
 
 On exit the container, its socket folder and the connection file are removed, on every path.
-Leftovers of a killed grader (labelled ``dl-grader.sandbox``) are removed by
-``grade sandbox prune`` (:mod:`.housekeeping`) and, at the latest, end with the container's
-lifetime. See docs/docker.md for the threat model.
+If the grader dies without that cleanup (``kill -9``), the container stops by itself within
+moments: its first process is a tether (:mod:`grader.sandbox.tether`) to a lease this process
+holds, a unix socket in the read-only connection folder (:mod:`grader.sandbox.lease`). The
+stopped container and its folders are removed by the next grade command that starts sandboxes
+and by ``grade sandbox prune`` (:mod:`.housekeeping`; labels name the owner process). The
+container's lifetime (coreutils' ``timeout``) stays as the last resort. See docs/docker.md for
+the threat model.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -34,17 +37,25 @@ from docker.types import Mount as DockerMount
 
 from grader.core.errors import SandboxError
 from grader.core.spec import Resources
+from grader.sandbox import scratch
 from grader.sandbox.base import Kernel, KernelEnd, KernelRequest, kernel_env, release
 from grader.sandbox.docker.engine import ENGINE_ERRORS, connect, docker_errors, docker_host
 from grader.sandbox.docker.forbidden import module_places, stub_mounts, write_stub
 from grader.sandbox.docker.image import runtime_image_tag
 from grader.sandbox.docker.kernel import CONNECTION_FILE, SOCKETS, DockerKernelManager
+from grader.sandbox.lease import Lease, copy_tether, tethered
+from grader.sandbox.owner import Owner
 
 log = logging.getLogger(__name__)
 
 LABEL = "dl-grader.sandbox"
 LABEL_RUN_DIR = "dl-grader.run-dir"
 RUN_DIR_PREFIX = "dlg-"
+"""Every run folder's name starts so (``scratch.prefix("run")``; older graders: ``dlg-``)."""
+LEASE = "conn/lease"
+"""In ``run_dir``: the owner's lease; in the read-only mount, so the sandbox cannot swap it."""
+TETHER = "conn/tether.py"
+"""In ``run_dir``: the tether's source, run by the image's Python (read-only too)."""
 SANDBOX_UID = 10001
 """The image's user; the container runs as it when the grader runs as root."""
 HOME = "/home/grader"
@@ -95,12 +106,14 @@ class DockerSandbox:
     def kernel(self, request: KernelRequest) -> Iterator[DockerKernel]:
         cli = self._cli()
         image = self._image(request)
-        run_dir = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX))
+        run_dir = Path(tempfile.mkdtemp(prefix=scratch.prefix("run")))
         user = sandbox_user()
         container = None
         km: DockerKernelManager | None = None
+        lease: Lease | None = None
         try:
             _prepare_dirs(request, run_dir=run_dir, user=user, bind=self.workdir == "bind")
+            lease = Lease(run_dir / LEASE, user=user)
             config = container_config(
                 request,
                 image=image,
@@ -116,7 +129,11 @@ class DockerSandbox:
             )
             yield DockerKernel(km)
         finally:
-            _destroy(km, container, run_dir)
+            try:
+                _destroy(km, container, run_dir)
+            finally:
+                if lease is not None:
+                    lease.close()
 
     def _cli(self) -> str:
         cli = shutil.which(self.docker_cli)
@@ -213,25 +230,28 @@ def locked_down(limits: Resources, user: tuple[int, int]) -> dict[str, Any]:
 
 
 def _command(run_dir: Path, lifetime: float, *, copy_in: bool) -> list[str]:
-    """The kernel, under coreutils' timeout (no container outlives a crashed grader forever);
+    """Under the tether to the grader's lease (the container stops when the grader is gone),
+    the kernel under coreutils' timeout (the last resort: no container outlives its lifetime);
     with ``copy_in``, first the submission is copied into the tmpfs workdir."""
     deadline = f"{int(lifetime)}s"
     kernel = [PYTHON, "-m", "ipykernel_launcher", "-f", str(run_dir / CONNECTION_FILE)]
     command = ["timeout", "--foreground", "--signal=KILL", deadline, *kernel]
-    if not copy_in:
-        return command
-    # errors (a file over the size cap, a name taken by a read-only data mount) are logged
-    # by cp in the container's log; the kernel starts with what fits.
-    script = f'cp -R -p {SOURCE}/. . || true; exec "$@"'
-    return ["/bin/sh", "-c", script, "sh", *command]
+    if copy_in:
+        # errors (a file over the size cap, a name taken by a read-only data mount) are logged
+        # by cp in the container's log; the kernel starts with what fits.
+        script = f'cp -R -p {SOURCE}/. . || true; exec "$@"'
+        command = ["/bin/sh", "-c", script, "sh", *command]
+    script = str(run_dir / TETHER)
+    lease = run_dir / LEASE
+    return tethered(command, lease=lease, python=PYTHON, script=script, forward_signals=True)
 
 
 def _labels(request: KernelRequest) -> dict[str, str]:
+    """Ours, for whom, and the owner (this process) as housekeeping can prove it gone."""
     return {
         LABEL: "1",
         "dl-grader.submission": request.label or request.workdir.name,
-        "dl-grader.host": socket.gethostname(),
-        "dl-grader.pid": str(os.getpid()),
+        **Owner.me().labels(),
     }
 
 
@@ -319,6 +339,7 @@ def _prepare_dirs(
     sockets.mkdir(mode=0o700)
     conn.mkdir(mode=0o700)
     write_stub(run_dir)
+    copy_tether(run_dir / TETHER)
     if os.geteuid() == 0:
         _chown_tree(request.workdir, user)
         os.chown(sockets, *user)

@@ -25,6 +25,11 @@ FIND_S = 15
 """Seconds to find a control on a loaded page."""
 RESULT_S = 60
 """Seconds for the result to appear after Detect."""
+PICTURE_S = 15
+"""Seconds for the picture with boxes, once the table is there (a page may draw it later)."""
+UPLOAD_S = 5
+"""Seconds for the uploaded picture's preview (pages without one wait this long)."""
+NEW_PICTURE = f"(before) => ({PICTURES})().some(p => !before.includes(p))"
 
 
 @dataclass
@@ -59,8 +64,10 @@ def _walk(page, seen: Visit, classes, picture, artifacts) -> None:
     text = page.inner_text("body")
     seen.classes_shown = [c for c in classes if c in text]
     seen.controls = page.locator("input[type=range], input[type=number], select").count()
+    shown = page.evaluate(PICTURES)
     upload.set_input_files(str(picture))
-    page.wait_for_timeout(2_000)
+    page.wait_for_timeout(1_000)
+    _new_picture(page, shown, seconds=UPLOAD_S)  # the upload's preview, where the page shows one
     _choose(page, "face")
     threshold = page.get_by_label(THRESHOLD)
     if threshold.count():
@@ -71,9 +78,18 @@ def _walk(page, seen: Visit, classes, picture, artifacts) -> None:
         page.wait_for_function(TABLE_WITH, arg="face", timeout=RESULT_S * 1000)
         seen.table = True
     finally:
-        page.wait_for_timeout(1_000)
-        seen.picture = bool(set(page.evaluate(PICTURES)) - set(before))
+        seen.picture = _new_picture(page, before)
         page.screenshot(path=str(artifacts / "ui_result.png"), full_page=True)
+
+
+def _new_picture(page, before: list[str], seconds: float = PICTURE_S) -> bool:
+    """Whether a picture the page did not show before Detect appears (waited for: on a busy
+    machine the image may come well after the table)."""
+    try:
+        page.wait_for_function(NEW_PICTURE, arg=before, timeout=seconds * 1000)
+    except Exception:  # Playwright's TimeoutError, or the page went away
+        return False
+    return True
 
 
 def _choose(page, name: str) -> None:
