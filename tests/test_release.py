@@ -147,7 +147,8 @@ def test_kits_of_the_course_hold_nothing_hidden(assignment: str, tmp_path: Path)
     assert any(n.startswith("tests/public/") for n in names)
     assert any(n.startswith("data/") for n in names)
     assert not any(n.startswith(("tests/hidden", "data/hidden")) for n in names)
-    assert not any(n.endswith(("make_data.py", "build_notebooks.py", "DATA.md")) for n in names)
+    assert not any(n.endswith(("make_data.py", "master.ipynb", "DATA.md")) for n in names)
+    assert "### BEGIN SOLUTION" not in (kit.folder / spec.notebook).read_text(encoding="utf-8")
     assert_nothing_hidden(spec, kit.folder)
     assert kit.hidden_tests > 0
     assert load_assignment(kit.folder) is not None

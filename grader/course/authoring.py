@@ -1,8 +1,9 @@
 """For assignment authors' scripts: write a notebook from its cell texts.
 
-Each assignment's ``build_notebooks.py`` writes its template, reference solution and sample
-submissions with :func:`write_notebook`, so they come out alike: no outputs, stable cell ids and
-the metadata that lets `grade check` find the assignment.
+``grade assign`` (:mod:`grader.course.master`) writes templates and reference solutions with
+:func:`make_notebook`, and sample builders (detection_ui's ``tools/build_samples.py``) with
+:func:`write_notebook`, so they come out alike: no outputs, stable cell ids and the metadata
+that lets `grade check` find the assignment.
 """
 
 from __future__ import annotations

@@ -6,10 +6,16 @@ In ``assignments/<id>/master.ipynb``:
 * code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines is kept in the reference;
   in the template it becomes the lines of a following ``### BEGIN PROMPT`` / ``### END PROMPT``
   block (written as comments in the master, so the master runs; the leading ``# `` is
-  dropped), or else ``# YOUR CODE HERE`` and ``raise NotImplementedError()``;
-* a markdown cell that starts with ``### QUESTION q1`` is written from the spec: the prompt,
-  then ``**Ответ q1:**`` with the spec's placeholder (template) or the rest of the master's
-  cell, the reference answer (reference): prompts live in one place, the spec;
+  dropped), or else the stub of the course's language (``# ваш код здесь`` and
+  ``raise NotImplementedError``; ``# YOUR CODE HERE`` and ``raise NotImplementedError()``);
+  ``### BEGIN SOLUTION NO PROMPT`` leaves nothing in the template (a private helper);
+* a markdown cell that starts with ``### QUESTION q1`` is written from the spec: the heading
+  ``### Вопрос q1``, the prompt, then ``**Ответ q1:**`` with the spec's placeholder (template)
+  or the rest of the master's cell, the reference answer (reference): prompts live in one
+  place, the spec;
+* a cell that starts with ``### REFERENCE ONLY`` (a worked check, plots of the solution) is
+  only in the reference, one that starts with ``### TEMPLATE ONLY`` (instructions the solution
+  replaces) only in the template, without that first line;
 * a cell that starts with ``### INSTRUCTOR`` (notes, checks) is in neither.
 
 The points of the components come from the tests' markers: :func:`component_points` sums them
@@ -26,15 +32,23 @@ from pathlib import Path
 import nbformat
 
 from grader.core.errors import GraderError, SpecError
+from grader.core.lang import Language
 from grader.core.spec import SPEC_FILE, Assignment
 from grader.course.authoring import Cell, make_notebook
 from grader.pipeline.testrun.run import run_tests
 
 MASTER = "master.ipynb"
-STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
-_MARK = re.compile(r"^(?P<indent>[ \t]*)### (?P<what>BEGIN|END) (?P<kind>SOLUTION|PROMPT)\s*$")
+STUBS: dict[Language, tuple[str, ...]] = {
+    "ru": ("# ваш код здесь", "raise NotImplementedError"),
+    "en": ("# YOUR CODE HERE", "raise NotImplementedError()"),
+}
+_MARK = re.compile(
+    r"^(?P<indent>[ \t]*)### (?P<what>BEGIN|END) (?P<kind>SOLUTION|PROMPT)"
+    r"(?P<bare> NO PROMPT)?\s*$"
+)
 _QUESTION = re.compile(r"^### QUESTION (?P<id>[A-Za-z][\w.-]*)\s*$")
 _INSTRUCTOR = "### INSTRUCTOR"
+_ONLY = {"### REFERENCE ONLY": "reference", "### TEMPLATE ONLY": "template"}
 
 
 class MasterError(GraderError):
@@ -56,28 +70,35 @@ def derive(spec: Assignment, master: nbformat.NotebookNode) -> Derived:
     template: list[Cell] = []
     reference: list[Cell] = []
     for number, cell in enumerate(master.cells, start=1):
-        source = cell.source
-        if source.lstrip().startswith(_INSTRUCTOR):
+        first, _, rest = cell.source.lstrip().partition("\n")
+        if first.startswith(_INSTRUCTOR):
             continue
-        if cell.cell_type == "code":
-            student, solved = split_code(source, cell=number)
-            template.append(("code", student))
-            reference.append(("code", solved))
-        elif (found := _QUESTION.match(source.split("\n", 1)[0])) is not None:
-            asked, answered = question_cells(spec, found["id"], source, cell=number)
-            template.append(("markdown", asked))
-            reference.append(("markdown", answered))
-        else:
-            template.append(("markdown", source))
-            reference.append(("markdown", source))
+        only = _ONLY.get(first.rstrip())
+        source = rest if only else cell.source
+        student, solved = derive_cell(spec, cell.cell_type, source, cell=number)
+        if only != "reference":
+            template.append(student)
+        if only != "template":
+            reference.append(solved)
     return Derived(make_notebook(spec.id, template), make_notebook(spec.id, reference))
 
 
-def split_code(source: str, *, cell: int) -> tuple[str, str]:
+def derive_cell(spec: Assignment, kind: str, source: str, *, cell: int) -> tuple[Cell, Cell]:
+    """(template, reference) of one cell of the master."""
+    if kind == "code":
+        student, solved = split_code(source, cell=cell, stub=STUBS[spec.language])
+        return ("code", student), ("code", solved)
+    if (found := _QUESTION.match(source.split("\n", 1)[0])) is not None:
+        asked, answered = question_cells(spec, found["id"], source, cell=cell)
+        return ("markdown", asked), ("markdown", answered)
+    return ("markdown", source), ("markdown", source)
+
+
+def split_code(source: str, *, cell: int, stub: tuple[str, ...] = STUBS["en"]) -> tuple[str, str]:
     """(template, reference) of one code cell."""
     student: list[str] = []
     solved: list[str] = []
-    state, indent = "", ""
+    state, indent, bare = "", "", False
     lines = source.split("\n")
     for i, line in enumerate(lines):
         mark = _MARK.match(line)
@@ -91,16 +112,18 @@ def split_code(source: str, *, cell: int) -> tuple[str, str]:
                 solved.append(line)
             continue
         what, kind = mark["what"], mark["kind"]
+        if mark["bare"] and (what, kind) != ("BEGIN", "SOLUTION"):
+            raise MasterError(f"NO PROMPT belongs to ### BEGIN SOLUTION, not {what}", cell=cell)
         if what == "BEGIN":
             if state:
                 raise MasterError(f"### BEGIN {kind} inside {state}", cell=cell)
-            state, indent = kind, mark["indent"]
+            state, indent, bare = kind, mark["indent"], bool(mark["bare"])
             continue
         if state != kind:
             raise MasterError(f"### END {kind} without BEGIN {kind}", cell=cell)
         state = ""
-        if kind == "SOLUTION" and not _prompt_follows(lines, i):
-            student += [indent + s for s in STUB]
+        if kind == "SOLUTION" and not bare and not _prompt_follows(lines, i):
+            student += [indent + s for s in stub]
     if state:
         raise MasterError(
             f"### BEGIN {state} is never ended", cell=cell, hint=f"add ### END {state}"
@@ -127,7 +150,7 @@ def question_cells(spec: Assignment, qid: str, source: str, *, cell: int) -> tup
         known = ", ".join(q.id for q in spec.questions) or "none"
         raise MasterError(f"question '{qid}' is not in {SPEC_FILE} (known: {known})", cell=cell)
     answer = source.split("\n", 1)[1].strip() if "\n" in source else ""
-    head = f"**Вопрос {qid}.** {question.prompt}\n\n**Ответ {qid}:** "
+    head = f"### Вопрос {qid}\n{question.prompt}\n\n**Ответ {qid}:** "
     return head + (question.placeholder or "ваш ответ здесь"), head + answer
 
 
