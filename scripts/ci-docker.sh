@@ -38,7 +38,7 @@ docker version --format 'engine {{.Server.Version}}'
 if command -v grade >/dev/null && grade image --help >/dev/null 2>&1; then
     grade=(grade)
 else
-    grade=(python -m grader.cli)
+    grade=("${PYTHON:-python3}" -m grader.cli)  # the Python that has the grader (PYTHON, as scripts/install)
 fi
 
 if [[ $mode == offline ]]; then

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import build_class, make_course
+from batch_classes import build_class, make_course
 
 from grader.core.store import Store
 from grader.sandbox.processes import descendants

@@ -22,7 +22,7 @@ from grader.sandbox.choose import Backend
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
-"""Not ``from conftest import ...``: run together with tests/sandbox, that name is theirs."""
+"""Not ``from batch_classes import ...``: run together with tests/sandbox, that name is theirs."""
 
 
 @pytest.fixture

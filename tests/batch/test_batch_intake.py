@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import ClassMaker, fixture_nb
+from batch_classes import ClassMaker, fixture_nb
 
 from grader.batch.intake import Entry, read_class, student_id
 from grader.core.errors import GraderError

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
-from conftest import build_class, make_course
+from batch_classes import build_class, make_course
 
 from grader.batch.cluster import ClusterOptions, slots
 from grader.batch.localcluster import LocalCluster

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import build_class
+from batch_classes import build_class
 
 from grader.batch.runner import BatchOptions, BatchSummary, run_batch
 from grader.core.spec import Assignment

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import build_class, fixture_nb
+from batch_classes import build_class, fixture_nb
 
 from grader.batch.runner import BatchOptions, BatchSummary, run_batch
 from grader.core.results import Status

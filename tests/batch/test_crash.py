@@ -23,7 +23,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import build_class, make_course
+from batch_classes import build_class, make_course
 
 from grader.sandbox import scratch
 from grader.sandbox.processes import descendants
