@@ -105,6 +105,14 @@ def validate(
             "would (cores, memory); 1: one after another in this process.",
         ),
     ] = None,
+    sample: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sample",
+            help="Only this sample (its folder's name; repeat for more) beside the reference "
+            "and the template: quicker while writing one.",
+        ),
+    ] = None,
 ) -> None:
     """Check an assignment: reference gets full marks, template ~0, samples as declared."""
     from grader.batch.many import in_parallel
@@ -121,7 +129,12 @@ def validate(
         options = Options(sandbox=make_sandbox(backend), evaluators=Evaluators(spec))
         many = None if jobs == 1 else in_parallel(backend, jobs)
         checks = validate_assignment(
-            spec, course=course, options=options, on_check=_progress, grade_many=many
+            spec,
+            course=course,
+            options=options,
+            on_check=_progress,
+            grade_many=many,
+            samples=sample or None,
         )
     console.out.print(_checks_table(spec.id, checks))
     leave(ExitCode.OK if all(c.ok for c in checks) else ExitCode.NOT_GOOD)

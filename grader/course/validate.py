@@ -4,7 +4,7 @@ its template gets (near) nothing, and every sample submission gets the outcome i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -50,13 +50,16 @@ def validate_assignment(
     options: Options,
     on_check: Callable[[Check], None] | None = None,
     grade_many: GradeMany | None = None,
+    samples: Collection[str] | None = None,
 ) -> list[Check]:
     """The checks in order; ``on_check`` hears each as it is known. The notebooks are graded
-    one after another with ``options`` unless ``grade_many`` is given."""
+    one after another with ``options`` unless ``grade_many`` is given. ``samples``: only these
+    sample folders (by name) beside the reference and the template; an unknown name is a
+    failed check."""
     say = on_check or (lambda check: None)
     layout = points_layout(spec)
     say(layout)
-    entries = _entries(spec, course)
+    entries = _entries(spec, course, samples)
     targets = [e for e in entries if isinstance(e, _Target)]
     for entry in entries:
         if isinstance(entry, Check):
@@ -81,7 +84,9 @@ def validate_assignment(
     return [layout, *(e if isinstance(e, Check) else checks[id(e)] for e in entries)]
 
 
-def _entries(spec: Assignment, course: Path) -> list[_Target | Check]:
+def _entries(
+    spec: Assignment, course: Path, only: Collection[str] | None = None
+) -> list[_Target | Check]:
     """What to grade, in order; a notebook that is missing is a failed check at once."""
     template = spec.path("template") if spec.service else spec.path("template.ipynb")
     wanted = [
@@ -93,7 +98,13 @@ def _entries(spec: Assignment, course: Path) -> list[_Target | Check]:
         ),
         ("template gets (near) zero", template, spec, partial(_near_zero, spec)),
     ]
-    for folder in samples(course, spec.id):
+    folders = samples(course, spec.id)
+    unknown = sorted(set(only or ()) - {f.name for f in folders})
+    if unknown:
+        return [Check(f"sample '{name}'", False, "no such sample folder") for name in unknown]
+    for folder in folders:
+        if only is not None and folder.name not in only:
+            continue
         expected = load_expectation(folder)
         judge = partial(_as_declared, expected)
         wanted.append((f"sample '{folder.name}'", folder, _sample_spec(spec, expected), judge))

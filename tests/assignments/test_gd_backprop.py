@@ -200,6 +200,17 @@ def test_points_do_not_depend_on_names_the_course_does_not_fix(tmp_path: Path) -
     assert points[0] == points[1] == {"gd": 2.0, "mlp": 2.0, "answers": 1.0}
 
 
+DOCKER_SAMPLES = (
+    "forbidden_torch",
+    "infinite_loop",
+    "correct_last_year_template",
+    "mlp_fails_finite_differences",
+)
+"""The samples whose verdict goes through what the container does differently (torch is in the
+image, stubbed over; a time-out kills a container; a correct and a failing run over the
+bridge); every sample is validated on the local backend above, in every CI job."""
+
+
 @pytest.mark.docker
 def test_validate_gd_backprop_passes_under_docker() -> None:
     from grader.core.errors import SandboxError
@@ -215,9 +226,11 @@ def test_validate_gd_backprop_passes_under_docker() -> None:
             course=ROOT,
             options=Options(sandbox=sandbox),
             grade_many=in_parallel(Backend.DOCKER, jobs=2),
+            samples=DOCKER_SAMPLES,
         )
     except SandboxError as exc:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             raise
         pytest.skip(f"no Docker engine or runtime image: {exc}")
     assert [(c.name, c.detail) for c in checks if not c.ok] == []
+    assert {f"sample '{name}'" for name in DOCKER_SAMPLES} <= {c.name for c in checks}

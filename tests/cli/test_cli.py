@@ -147,6 +147,22 @@ def test_parallel_validate_reports_a_sample_that_is_not_as_declared(
     assert "status graded (expected timeout)" in result.output
 
 
+def test_validate_only_the_samples_asked_for(
+    run: Invoke, course: Path, notebooks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--sample NAME``: that sample beside the reference and the template, no other; a name
+    with no folder fails, saying so."""
+    root = _course_for_validate(tmp_path / "course", course, notebooks)
+    monkeypatch.setenv("GRADER_COURSE", str(root))
+    result = run("validate", "tiny", "-j", "1", "--sample", "broken")
+    assert result.exit_code == 0, result.output
+    assert "sample 'broken'" in result.output and "reference solution" in result.output
+    assert "sample 'loops'" not in result.output and "missing_counter" not in result.output
+    wrong = run("validate", "tiny", "-j", "1", "--sample", "brokn")
+    assert wrong.exit_code == 1
+    assert "sample 'brokn'" in wrong.output and "no such sample folder" in wrong.output
+
+
 def test_validate_reports_a_missing_reference(
     run: Invoke, course: Path, notebooks: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
