@@ -423,7 +423,7 @@ def test_reference_count_through_the_bridge(spec: Assignment, tmp_path: Path) ->
 def test_grade_validate_passes(spec: Assignment, tmp_path: Path) -> None:
     """Reference full marks, template near zero, every sample as its expected.toml says."""
     options = Options(sandbox=LocalSandbox(), artifacts=tmp_path / "artifacts")
-    many = in_parallel(Backend.LOCAL, jobs=2)
+    many = in_parallel(Backend.LOCAL)  # as grade batch sizes it: cores / the spec's cpus
     checks = validate_assignment(spec, course=REPO, options=options, grade_many=many)
     failed = [f"{c.name}: {c.detail}" for c in checks if not c.ok]
     assert not failed, failed
@@ -457,7 +457,7 @@ def test_grade_validate_passes_under_docker(spec: Assignment, tmp_path: Path) ->
             raise
         pytest.skip(f"no Docker engine or runtime image: {exc}")
     options = Options(sandbox=DockerSandbox(), artifacts=tmp_path / "artifacts")
-    many = in_parallel(Backend.DOCKER, jobs=2)
+    many = in_parallel(Backend.DOCKER)  # two trainings of 2 threads each on 2 cores: slower
     checks = validate_assignment(
         spec, course=REPO, options=options, grade_many=many, samples=DOCKER_SAMPLES
     )
