@@ -106,6 +106,7 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
     _redirect_output(config.log)
     if config.scratch is not None:
         tempfile.tempdir = str(config.scratch)
+    warm: Warm | None = None
     try:
         warm = Warm(config)
         broken = warm.warm_up()
@@ -122,6 +123,9 @@ def serve(conn: Connection, config: WorkerConfig) -> None:
             conn.send(Stopped(job.student) if done is None else done)
     except (KeyboardInterrupt, EOFError, BrokenPipeError):
         pass
+    finally:
+        if warm is not None:  # its zygote ends now, not after this process (then as an orphan)
+            warm.sandbox.close()
 
 
 def _stop_with_parent(conn: Connection, grace: float = PARENT_GONE_GRACE) -> None:

@@ -87,6 +87,10 @@ class Sandbox(Protocol):
         everything."""
         ...
 
+    def close(self) -> None:
+        """Release what the backend keeps between kernels (a local zygote); idempotent."""
+        ...
+
 
 class CommandKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel is started by an arbitrary command.

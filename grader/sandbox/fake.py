@@ -27,6 +27,9 @@ class FakeSandbox:
         self.requests: list[KernelRequest] = []
         self.closed = 0
 
+    def close(self) -> None:
+        """Nothing is kept between kernels."""
+
     @contextmanager
     def kernel(self, request: KernelRequest) -> Iterator[Kernel]:
         self.requests.append(request)

@@ -87,10 +87,21 @@ def kill_group(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def reap_orphans(exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
-    """Kill and reap our children that lead their own session: orphaned kernels."""
-    me, killed = os.getpid(), []
-    for pid in children(me):
+def reap_orphans(exclude: set[int] | frozenset[int] = frozenset(), passes: int = 3) -> list[int]:
+    """Kill and reap our children that lead their own session: orphaned kernels. Killing one
+    (a zygote) orphans its own children to us in turn, so this repeats while it finds some."""
+    killed: list[int] = []
+    for _ in range(passes):
+        found = _reap_once(exclude)
+        if not found:
+            break
+        killed += found
+    return killed
+
+
+def _reap_once(exclude: set[int] | frozenset[int]) -> list[int]:
+    killed = []
+    for pid in children(os.getpid()):
         st = _stat(pid) if pid not in exclude else None
         if st is not None and st[1] == pid:
             kill_group(pid)

@@ -62,6 +62,7 @@ def _die_with(parent: int) -> None:
 def _kernel(request: list[str], zygote: int) -> None:
     """In the forked child: become the submission's kernel; never returns."""
     try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the kernel's subprocesses reap their own
         _die_with(zygote)
         _prctl(PR_SET_DUMPABLE, 1)
         _prctl(PR_SET_NAME, b"ipykernel")  # its name in ps and /proc/PID/comm
@@ -83,7 +84,9 @@ def _kernel(request: list[str], zygote: int) -> None:
         os._exit(0)
 
 
-def _reap() -> None:
+def _reap(*_signal: object) -> None:
+    """Wait for every ended kernel now, so none lingers as a zombie until the next request (or,
+    when the zygote ends, under whoever adopts it)."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -124,6 +127,7 @@ def main(argv: list[str]) -> None:
     _die_with(int(argv[0]))
     _prctl(PR_SET_DUMPABLE, 0)  # kernels of the same user cannot open our socket in /proc
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, _reap)
     for name in WARM:
         __import__(name)
     conn = socket.socket(fileno=0)

@@ -23,6 +23,7 @@ from grader.sandbox.base import KernelRequest
 from grader.sandbox.choose import NO_ZYGOTE, Backend, make_sandbox
 from grader.sandbox.forked import ZygoteKernelManager
 from grader.sandbox.local import LocalSandbox
+from grader.sandbox.processes import children
 
 LIMITS = Resources(memory_mb=1024, disk_mb=16, total_timeout=60, cpus=1)
 CELL = "import os, random\npid, ppid, draw = os.getpid(), os.getppid(), random.random()\nmark = 1"
@@ -65,6 +66,22 @@ def test_each_kernel_is_a_fresh_process_of_one_zygote(tmp_path: Path) -> None:
     assert first["ppid"] == second["ppid"] != os.getpid()  # both forked by the zygote
     assert first["draw"] != second["draw"]  # random is reseeded in each child
     assert _wait_gone([int(str(first["pid"])), int(str(second["pid"]))]) == []
+
+
+def test_an_ended_kernel_is_reaped_at_once(tmp_path: Path) -> None:
+    """No zombie waits for the next request: the last kernel of a batch worker's zygote was
+    inherited, unreaped, by the process that graded the batch."""
+    sandbox = LocalSandbox(zygote=True)
+    try:
+        ran = _grade(sandbox, tmp_path)
+        zygote = int(str(ran["ppid"]))
+        deadline = time.monotonic() + 10
+        while children(zygote) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert children(zygote) == []
+        assert _alive(zygote)
+    finally:
+        sandbox.close()
 
 
 def test_a_dead_zygote_is_started_again(tmp_path: Path) -> None:

@@ -102,6 +102,9 @@ class DockerSandbox:
             self._client = connect(host=self.host)
         return self._client
 
+    def close(self) -> None:
+        """Nothing outlives a kernel here: each container is removed with it."""
+
     @contextmanager
     def kernel(self, request: KernelRequest) -> Iterator[DockerKernel]:
         cli = self._cli()
