@@ -117,10 +117,11 @@ def write_shim(work: Path) -> Path:
         "aliases": spec.get("names", {}).get("aliases", {}),
         "scale": str(shutil.copy(ROOT / "grader" / "core" / "scale.py", shim)),
         "helpers": str(shutil.copy(ROOT / "grader" / "testing" / "helpers.py", shim)),
-        "bridge": str(
-            shutil.copy(ROOT / "grader" / "pipeline" / "bridge" / "kernel_side.py", shim)
-        ),
+        "errors": str(shutil.copy(ROOT / "grader" / "core" / "errors.py", shim)),
     }
+    for part in ("kernel_side", "codec", "api"):
+        copied = shutil.copy(ROOT / "grader" / "pipeline" / "bridge" / f"{part}.py", shim)
+        config["bridge" if part == "kernel_side" else part] = str(copied)
     (shim / "kshim.json").write_text(json.dumps(config, indent=1))
     return shim
 

@@ -4,7 +4,8 @@ benchmarks/side_by_side.py grades one class with ``grade batch`` and with nbgrad
 Those two run their tests in the student's kernel, so each of their test cells calls
 :func:`outcome` here: the first call runs the assignment's own pytest files once, in-kernel,
 with the fixtures the grader's plugin provides (``nb``, ``public_data``, ``hidden_data``,
-``credit``) backed by the kernel's namespace instead of the bridge. Same notebooks, same test
+``credit``, ``hint``); ``nb`` is the grader's own call API whose requests the bridge's kernel
+half answers in-process instead of over the kernel's messages. Same notebooks, same test
 code, same assertions: only where the tests run differs.
 
 Configuration: ``kshim.json`` beside this file (written by side_by_side.py).
@@ -31,42 +32,45 @@ def _load(name: str, path: str) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before it runs: dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
-# The bridge's own kernel half resolves names, aliases and keyword aliases, as in grading.
+def _module(name: str, path: str | None = None) -> types.ModuleType:
+    """``name`` in ``sys.modules``: the file at ``path``, or an empty package."""
+    if name not in sys.modules:
+        sys.modules[name] = _load(name, path) if path else types.ModuleType(name)
+    return sys.modules[name]
+
+
+def _grader_modules() -> types.ModuleType:
+    """The grader's files the tests and the bridge's host half import, without the grader
+    (not installed here): its errors, ``grader.testing``, the codec and the call API."""
+    for package in ("grader", "grader.core", "grader.pipeline", "grader.pipeline.bridge"):
+        _module(package)
+    _module("grader.core.errors", CONFIG["errors"])
+    _module("grader.core.scale", CONFIG["scale"])
+    sys.modules["grader"].testing = _module("grader.testing", CONFIG["helpers"])  # type: ignore[attr-defined]
+    _module("grader.pipeline.bridge.codec", CONFIG["codec"])
+    return _module("grader.pipeline.bridge.api", CONFIG["api"])
+
+
+# The bridge's own kernel half resolves names, aliases and keyword aliases, as in grading; the
+# host half's request and reply handling is the grader's own (api.py), minus the messages.
 BRIDGE = _load("kshim_bridge", CONFIG["bridge"])
 BRIDGE.configure(CONFIG["aliases"])
+API = _grader_modules()
 
 
-class Remote:
-    """An object of the notebook, used as the bridge's handles are (``get``, method calls)."""
+class Notebook(API.Calls):  # type: ignore[name-defined,misc]
+    """The ``nb`` fixture: the grader's calls, each answered by the kernel half in-process."""
 
-    def __init__(self, obj: Any, owner: str) -> None:
-        self._obj, self._owner = obj, owner
+    def __init__(self) -> None:
+        self.limits = API.Limits()
 
-    def get(self, name: str) -> Any:
-        return BRIDGE._attr(self._obj, self._owner, name)
-
-    def __getattr__(self, name: str) -> Any:
-        method = BRIDGE._attr(self._obj, self._owner, name)
-        qual = f"{self._owner}.{name}"
-        return lambda *a, **kw: method(*a, **BRIDGE._rename_kwargs(method, qual, kw))
-
-
-class Notebook:
-    """The ``nb`` fixture: names defined by the notebook, with the spec's aliases."""
-
-    def new(self, cls: str, *args: Any, **kwargs: Any) -> Remote:
-        return Remote(self.call(cls, *args, **kwargs), cls)
-
-    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        fn = BRIDGE._lookup(name)
-        return fn(*args, **BRIDGE._rename_kwargs(fn, name, kwargs))
-
-    def get(self, name: str) -> Any:
-        return BRIDGE._lookup(name)
+    def _transport(self, req: dict[str, Any], label: str) -> str | None:
+        return str(BRIDGE.reply_to(req))
 
 
 class Plugin:
@@ -90,6 +94,10 @@ class Plugin:
         return Path(CONFIG["hidden_data"])
 
     @pytest.fixture
+    def hint(self) -> Any:
+        return lambda text: None
+
+    @pytest.fixture
     def credit(self, request: pytest.FixtureRequest) -> Any:
         def give(fraction: float, message: str = "") -> None:
             self.credit_given[request.node.nodeid] = min(1.0, max(0.0, float(fraction)))
@@ -102,19 +110,7 @@ class Plugin:
             self.results[report.nodeid] = self.credit_given.get(report.nodeid, 1.0) if ok else 0.0
 
 
-def _grader_helpers() -> None:
-    """``from grader.testing import scale`` without importing the grader (not installed here)."""
-    if "grader.testing" not in sys.modules:
-        package = sys.modules.setdefault("grader", types.ModuleType("grader"))
-        sys.modules.setdefault("grader.core", types.ModuleType("grader.core"))
-        sys.modules["grader.core.scale"] = _load("grader.core.scale", CONFIG["scale"])
-        helpers = _load("grader.testing", CONFIG["helpers"])
-        package.testing = helpers  # type: ignore[attr-defined]
-        sys.modules["grader.testing"] = helpers
-
-
 def _run() -> dict[str, float]:
-    _grader_helpers()
     plugin = Plugin()
     args = [CONFIG["tests"], "--rootdir", CONFIG["tests"], "-q", "-p", "no:cacheprovider"]
     args += ["-p", "no:faulthandler", "--import-mode=importlib", "--capture=sys", "-o", "addopts="]

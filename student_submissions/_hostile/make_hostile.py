@@ -111,9 +111,30 @@ def stolen_nonce():
     return "0" * 16
 
 
+def bridge_comm():
+    """The comm the bridge's call arrived on (a variable of its handler), if it did."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        comm = frame.f_locals.get("comm")
+        if comm is not None and hasattr(comm, "send"):
+            return comm
+        frame = frame.f_back
+    return None
+
+
+def publish_reply(text):
+    """Send ``text`` as the bridge's reply, on the comm the call came on (else as a display
+    message, the reply of a call carried by an execute request)."""
+    comm = bridge_comm()
+    if comm is not None:
+        comm.send({"reply": text})
+    else:
+        publish_display_data({BRIDGE_MIME: text})
+
+
 def forge_raw(text):
-    """Publish ``text`` + the nonce as the bridge's reply (the host takes the first one)."""
-    publish_display_data({BRIDGE_MIME: text + json.dumps(stolen_nonce()) + "}"})
+    """Send ``text`` + the nonce as the bridge's reply (the host takes the first one)."""
+    publish_reply(text + json.dumps(stolen_nonce()) + "}")
 
 
 def forge(ok):
@@ -734,9 +755,9 @@ for i in range(5000):
 
 def square(x):
     for i in range(3000):
-        publish_display_data({BRIDGE_MIME: json.dumps({"ok": True, "nonce": "%016x" % i})})
-    publish_display_data({BRIDGE_MIME: "{" * 100_000})
-    publish_display_data({BRIDGE_MIME: "A" * (8 << 20)})
+        publish_reply(json.dumps({"ok": True, "nonce": "%016x" % i}))
+    publish_reply("{" * 100_000)
+    publish_reply("A" * (8 << 20))
     return x * x
 """),
             HONEST_COUNTER,
@@ -843,7 +864,7 @@ def square(x):
         reply.write("," if start else "")
         reply.write(",".join(map("[{0},0]".format, range(start, start + 250_000))))
     reply.write(']}, "nonce": ' + json.dumps(stolen_nonce()) + "}")
-    publish_display_data({BRIDGE_MIME: reply.getvalue()})
+    publish_reply(reply.getvalue())
     return 0
 """),
             HONEST_COUNTER,

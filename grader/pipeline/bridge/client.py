@@ -1,4 +1,7 @@
 """The host half of the bridge: tests call into the executed kernel and get data back.
+Requests travel as comm messages on a comm the kernel half serves (as execute requests when
+the kernel does not answer on it); what a request is and how its reply is checked is
+:mod:`grader.pipeline.bridge.api`.
 
 >>> model = nb.new("MLPRegressor", hidden_layer_sizes=(8,), max_iter=5)
 >>> model.train(X, y)
@@ -14,7 +17,7 @@ import json
 import queue
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -22,23 +25,26 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
-from grader.core.errors import BridgeError, BridgeTimeout, MissingName, PayloadRejected, RemoteError
-from grader.pipeline.bridge.codec import Decoder, HandleRef, Limits, encode, parse
+from grader.core.errors import BridgeError, BridgeTimeout, PayloadRejected
+from grader.pipeline.bridge.api import Calls, Handle, TensorRead, Traced
+from grader.pipeline.bridge.codec import Limits
 from grader.sandbox.ready import ReadyBlockingClient
 
 MIME = "text/x-grader-bridge"
 _MODULE = '__import__("sys").modules["_grader_bridge"]'
-MAX_TRACED_READS = 5000
-"""The kernel half stops a traced call past this many distinct tensors; a reply with more is
-forged."""
+__all__ = ["Bridge", "Handle", "TensorRead", "Traced"]
+
+
+def _none(kind: str, content: dict[str, Any]) -> None:
+    return None
 
 
 def _kernel_source() -> str:
     return resources.files("grader.pipeline.bridge").joinpath("kernel_side.py").read_text("utf-8")
 
 
-class Bridge:
-    """Calls into a running kernel; every reply is parsed as data under ``limits``."""
+class Bridge(Calls):
+    """Calls into a running kernel over its messages."""
 
     def __init__(
         self,
@@ -53,6 +59,8 @@ class Bridge:
         self.limits = limits or Limits()
         self._aliases = aliases or {}
         self._kc: BlockingKernelClient | None = None
+        self._comm_id: str | None = None
+        """The comm requests travel on, once the kernel has answered on it."""
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Bridge:
@@ -76,12 +84,26 @@ class Bridge:
                 f"the kernel answered with a forged or malformed message: {exc}"
             ) from None
         src = base64.b64encode(_kernel_source().encode()).decode()
+        target = f"grader_bridge_{secrets.token_hex(8)}"
         self._execute(
             f'import sys as _s, types as _t; _s.modules["_grader_bridge"] = _m = '
             f'_t.ModuleType("_grader_bridge"); exec(__import__("base64").b64decode("{src}"), '
-            f"_m.__dict__); _m.configure({self._aliases!r}); del _s, _t, _m",
+            f"_m.__dict__); _m.configure({self._aliases!r}); _m.serve({target!r}); "
+            "del _s, _t, _m",
             "bridge setup",
         )
+        self._open_comm(kc, target)
+
+    def _open_comm(self, kc: BlockingKernelClient, target: str) -> None:
+        """Carry requests on comm messages from now on, if the kernel answers one on them;
+        otherwise (a kernel whose comms the notebook broke) they stay execute requests."""
+        comm_id = secrets.token_hex(16)
+        self._await(self._send(kc, "comm_open", comm_id, target_name=target), "bridge setup")
+        self._comm_id = comm_id
+        try:
+            self.has("_")
+        except (PayloadRejected, BridgeError):
+            self._comm_id = None
 
     def close(self) -> None:
         """Stop the client's channels: its heartbeat thread, sockets and own zmq context."""
@@ -95,102 +117,55 @@ class Bridge:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------------ public API
-    def names(self) -> list[str]:
-        """Top-level names the notebook defines (functions, classes, variables)."""
-        return list(self._request({"op": "names"}, "names"))
-
-    def has(self, name: str) -> bool:
-        return bool(self._request({"op": "has", "name": name}, name))
-
-    def get(self, name: str) -> Any:
-        """The value of a top-level name, as data (objects come back as handles)."""
-        return self._request({"op": "get", "name": name}, name)
-
-    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a top-level function; arguments and result cross as data."""
-        req = {"op": "call", "name": name, "qual": name, **_args(args, kwargs)}
-        return self._request(req, f"{name}()")
-
-    def new(self, name: str, *args: Any, **kwargs: Any) -> Handle:
-        """Create an instance of a notebook class; it stays in the kernel."""
-        req = {"op": "new", "name": name, "qual": name, **_args(args, kwargs)}
-        ref = self._request(req, f"{name}()", owner=name)
-        if not isinstance(ref, Handle):
-            raise PayloadRejected("constructor did not return an object handle")
-        return ref
-
-    def trace(self, name: str, *args: Any, prefer: str = "", **kwargs: Any) -> Traced:
-        """Call a top-level function recording the torch tensors it reads that the call did not
-        make (weights, buffers, constants, tensors built from its input); ``prefer``: the
-        notebook name to call those tensors by first (``model`` → ``model.conv1.weight``)."""
-        req = {"op": "trace", "name": name, "qual": name, "prefer": prefer, **_args(args, kwargs)}
-        value = self._request(req, f"{name}() traced")
-        if not isinstance(value, dict) or not isinstance(value.get("reads"), list):
-            raise PayloadRejected("trace did not return a result and its reads")
-        if len(value["reads"]) > MAX_TRACED_READS:
-            raise PayloadRejected(f"trace listed more than {MAX_TRACED_READS} tensors")
-        return Traced(value.get("result"), [TensorRead.parse(r) for r in value["reads"]])
-
-    def call_perturbed(
-        self, name: str, *args: Any, perturb: str, seed: int = 0, **kwargs: Any
-    ) -> Any:
-        """Call a top-level function while every floating parameter and buffer of the module
-        ``perturb`` is shuffled (put back afterwards): does the function depend on it?"""
-        req = {"op": "perturbed", "name": name, "qual": name, "target": perturb, "seed": seed}
-        return self._request({**req, **_args(args, kwargs)}, f"{name}() with {perturb} shuffled")
-
-    def state_dict(self, name: str) -> dict[str, Any]:
-        """``name.state_dict()`` of a torch module, as numpy arrays (safetensors)."""
-        value = self._request({"op": "state_dict", "name": name}, f"{name}.state_dict()")
-        return _as_arrays(value)
-
-    def seed(self, value: int) -> None:
-        """Seed the kernel's ``random`` and numpy's global generator; ``np.random.default_rng()``
-        without a seed then repeats too, so a test can build the same model twice."""
-        self._request({"op": "seed", "seed": int(value)}, "seed")
-
-    # ------------------------------------------------------------------ internals
-    def _request(self, req: dict[str, Any], label: str, owner: str = "") -> Any:
-        req["nonce"] = nonce = secrets.token_hex(8)
+    def _transport(self, req: dict[str, Any], label: str) -> str | None:
+        if self._comm_id is not None:
+            return self._on_comm(req, label)
         arg = base64.b64encode(json.dumps(req).encode()).decode()
-        payload = self._execute(f'{_MODULE}.run("{arg}")', label, want=nonce)
-        reply = parse(payload or "", self.limits)
-        if not isinstance(reply, dict) or reply.get("nonce") != nonce:
-            raise PayloadRejected("reply does not match the request")
-        if "missing" in reply:
-            raise MissingName(
-                str(reply["missing"]),
-                defined=_str_list(reply.get("names")),
-                tried=_str_list(reply.get("tried")),
-                on_object=reply.get("object") is True,
-            )
-        if "error" in reply:
-            err = reply["error"] if isinstance(reply["error"], dict) else {}
-            raise RemoteError(
-                str(err.get("message", ""))[:2000], type=str(err.get("type", "?")), target=label
-            )
-        return self._wrap(Decoder(self.limits).decode(reply.get("ok")), owner)
-
-    def _wrap(self, value: Any, owner: str) -> Any:
-        if isinstance(value, HandleRef):
-            return Handle(self, value, owner or value.type)
-        if isinstance(value, list):
-            return [self._wrap(v, "") for v in value]
-        if isinstance(value, tuple):
-            return tuple(self._wrap(v, "") for v in value)
-        if isinstance(value, dict):
-            return {k: self._wrap(v, "") for k, v in value.items()}
-        return value
+        return self._execute(f'{_MODULE}.run("{arg}")', label, want=req["nonce"])
 
     def _execute(self, code: str, label: str, want: str = "") -> str | None:
         """Run ``code``; return the bridge payload it published (checked by nonce)."""
-        kc = self._kc
-        if kc is None:
-            raise BridgeError("bridge is not started")
         # silent: no execute_input broadcast and no IPython events, so the student's own
         # pre/post-run hooks do not run around the bridge's calls.
-        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        msg_id = self._client().execute(code, silent=True, store_history=False, allow_stdin=False)
+
+        def payload(kind: str, content: dict[str, Any]) -> str | None:
+            data = content.get("data", {}).get(MIME) if kind == "display_data" else None
+            return data if isinstance(data, str) and (not want or want in data[-64:]) else None
+
+        return self._await(msg_id, label, payload)
+
+    def _on_comm(self, req: dict[str, Any], label: str) -> str | None:
+        """Send ``req`` on the bridge's comm; return the reply sent back on it."""
+
+        def payload(kind: str, content: dict[str, Any]) -> str | None:
+            if kind != "comm_msg" or content.get("comm_id") != self._comm_id:
+                return None
+            data = content.get("data")
+            reply = data.get("reply") if isinstance(data, dict) else None
+            return reply if isinstance(reply, str) and req["nonce"] in reply[-64:] else None
+
+        msg_id = self._send(self._client(), "comm_msg", self._comm_id or "", data={"request": req})
+        return self._await(msg_id, label, payload)
+
+    def _client(self) -> BlockingKernelClient:
+        if self._kc is None:
+            raise BridgeError("bridge is not started")
+        return self._kc
+
+    @staticmethod
+    def _send(kc: BlockingKernelClient, kind: str, comm_id: str, **content: Any) -> str:
+        """Send a comm message of ``kind`` on the shell channel; its id."""
+        msg = kc.session.msg(kind, {"comm_id": comm_id, "data": {}, **content})
+        kc.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
+
+    def _await(
+        self, msg_id: str, label: str, pick: Callable[[str, dict[str, Any]], str | None] = _none
+    ) -> str | None:
+        """Read the kernel's messages until it is idle after ``msg_id``; the first payload
+        ``pick`` finds among that request's messages."""
+        kc = self._client()
         deadline = time.monotonic() + self.timeout
         payload: str | None = None
         while True:
@@ -198,12 +173,10 @@ class Bridge:
             if msg is None or msg["parent_header"].get("msg_id") != msg_id:
                 continue
             kind, content = msg["msg_type"], msg["content"]
-            if kind == "display_data" and payload is None:
-                data = content.get("data", {}).get(MIME)
-                if isinstance(data, str) and (not want or want in data[-64:]):
-                    payload = data
-            elif kind == "status" and content.get("execution_state") == "idle":
+            if kind == "status" and content.get("execution_state") == "idle":
                 return payload
+            if payload is None:
+                payload = pick(kind, content)
 
     def _next_iopub(self, kc: BlockingKernelClient, deadline: float, label: str) -> Any:
         if time.monotonic() > deadline:
@@ -221,152 +194,3 @@ class Bridge:
             if not run_sync(self.km.is_alive)():
                 raise BridgeError(f"the kernel died during {label}") from None
             return None
-
-
-@dataclass(frozen=True)
-class TensorRead:
-    """A tensor a traced call read without making it (one per storage)."""
-
-    name: str
-    """The notebook's name for it (``model.fc.weight``, ``W``), or "" when it has none."""
-    shape: tuple[int, ...]
-    dtype: str
-    numel: int
-    """Elements in its storage (a view's whole base counts)."""
-    digest: str
-    """Content hash of the whole storage: equal in two calls → the same constant."""
-    bn_stat: bool
-    """Only ever read as batch-norm running statistics."""
-
-    @classmethod
-    def parse(cls, value: Any) -> TensorRead:
-        if not isinstance(value, dict):
-            raise PayloadRejected("a traced read is not a mapping")
-        try:
-            shape = tuple(int(n) for n in value["shape"])
-            return cls(
-                str(value["name"])[:200],
-                shape,
-                str(value["dtype"])[:40],
-                int(value["numel"]),
-                str(value["digest"])[:64],
-                bool(value["bn_stat"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PayloadRejected(f"malformed traced read: {exc}") from None
-
-
-@dataclass(frozen=True)
-class Traced:
-    """What a traced call returned, and the tensors it read."""
-
-    result: Any
-    reads: list[TensorRead]
-
-
-class Handle:
-    """An object living in the kernel: ``h.method(...)``, ``h.get("attr")``."""
-
-    def __init__(self, bridge: Bridge, ref: HandleRef, owner: str) -> None:
-        self.ref = ref
-        self._bridge = bridge
-        self._owner = owner
-
-    def __repr__(self) -> str:
-        return f"<kernel object {self.ref.type} #{self.ref.id}>"
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return lambda *args, **kwargs: self.call(name, *args, **kwargs)
-
-    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        qual = f"{self._owner}.{method}"
-        req = {**self._base("call", method), "qual": qual, **_args(args, kwargs)}
-        return self._bridge._request(req, f"{self._owner}.{method}()")
-
-    def get(self, attr: str) -> Any:
-        return self._bridge._request(self._base("get", attr), f"{self._owner}.{attr}")
-
-    def state_dict(self) -> dict[str, Any]:
-        req = {"op": "state_dict", "handle": self.ref.id}
-        return _as_arrays(self._bridge._request(req, f"{self._owner}.state_dict()"))
-
-    def arrays(
-        self,
-        *,
-        max_items: int = 256,
-        max_elements: int = 1_000_000,
-        shapes: list[tuple[int, ...]] | None = None,
-        names: list[str] | None = None,
-    ) -> dict[str, Any]:
-        """The float arrays and numbers the object holds, by path (``coefs_[0]``,
-        ``layers[1].W``, ``params['W1']``): found in attributes, lists, tuples, dicts and the
-        notebook's own objects, 4 levels deep, breadth first; an array reachable twice is listed
-        once. Only those of at most ``max_elements`` elements, of one of ``shapes`` and named in
-        ``names`` (when given), at most ``max_items``."""
-        req: dict[str, Any] = {"op": "arrays", "handle": self.ref.id, "max_items": max_items}
-        req["max_elements"] = max_elements
-        if shapes is not None:
-            req["shapes"] = [list(s) for s in shapes]
-        if names is not None:
-            req["names"] = list(names)
-        pairs = self._bridge._request(req, f"{self._owner} arrays")
-        if not isinstance(pairs, list) or not all(_is_named_array(p) for p in pairs):
-            raise PayloadRejected("arrays did not return (name, array) pairs")
-        return {str(name): value for name, value in pairs}
-
-    def put(self, name: str, value: Any) -> None:
-        """Write ``value`` into the array (in place) or number ``name`` listed by :meth:`arrays`."""
-        req = {"op": "put", "handle": self.ref.id, "path": name, "value": encode(value)}
-        self._bridge._request(req, f"{self._owner}.{name} = ...")
-
-    def timed(self, method: str, *args: Any, **kwargs: Any) -> float:
-        """Seconds ``method(*args, **kwargs)`` ran inside the kernel (its result is dropped)."""
-        return float(self._profile(method, args, kwargs, count=False)["seconds"])
-
-    def call_counts(self, method: str, *args: Any, **kwargs: Any) -> dict[str, int]:
-        """How often each function of the notebook ran during ``method(*args, **kwargs)``, by
-        ``name@file:line`` (library code is not counted)."""
-        calls = self._profile(method, args, kwargs, count=True).get("calls")
-        if not isinstance(calls, dict):
-            raise PayloadRejected("call counts are not a mapping")
-        return {str(k): int(v) for k, v in calls.items() if isinstance(v, int)}
-
-    def _profile(
-        self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], *, count: bool
-    ) -> dict[str, Any]:
-        qual = f"{self._owner}.{method}"
-        req = {**self._base("profile", method), "qual": qual, "count": count}
-        value = self._bridge._request({**req, **_args(args, kwargs)}, f"{qual}()")
-        if not isinstance(value, dict) or not isinstance(value.get("seconds"), int | float):
-            raise PayloadRejected("profile did not return its cost")
-        return value
-
-    def _base(self, op: str, attr: str) -> dict[str, Any]:
-        return {"op": op, "handle": self.ref.id, "owner": self._owner, "attr": attr}
-
-
-def _args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return {"args": encode(list(args)), "kwargs": encode(dict(kwargs))}
-    except TypeError as exc:
-        raise BridgeError(str(exc)) from None
-
-
-def _is_named_array(pair: Any) -> bool:
-    import numpy as np
-
-    return isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], np.ndarray)
-
-
-def _str_list(value: Any) -> list[str]:
-    return [str(v) for v in value[:200]] if isinstance(value, list) else []
-
-
-def _as_arrays(value: Any) -> dict[str, Any]:
-    import numpy as np
-
-    if not isinstance(value, dict) or not all(isinstance(v, np.ndarray) for v in value.values()):
-        raise PayloadRejected("state_dict did not return a mapping of arrays")
-    return {str(k): v for k, v in value.items()}

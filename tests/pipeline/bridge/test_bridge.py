@@ -71,6 +71,11 @@ def describe(model):
     return [type(model).__name__, model.seen]
 
 
+def in_run_cell():
+    import traceback
+    return any(frame.name == "run_cell" for frame in traceback.extract_stack())
+
+
 def die():
     os._exit(1)
 """,
@@ -467,3 +472,24 @@ def test_dead_kernel_is_reported_quickly(tmp_path: Path) -> None:
             bridge.call("die")
         assert type(info.value) is BridgeError
         assert time.monotonic() - started < 15  # not the 120 s time limit
+
+
+# ------------------------------------------------------------------ how calls travel
+def test_calls_travel_on_a_comm_not_as_cells(nb: Bridge) -> None:
+    """No execute request around a call: IPython's run_cell (and its hooks, ~2 ms of the kernel's
+    CPU each) is not on the stack."""
+    assert nb.call("in_run_cell") is False
+
+
+BREAK_COMMS = """
+manager = get_ipython().kernel.comm_manager
+manager.register_target = lambda *args, **kwargs: None
+"""
+
+
+def test_a_notebook_that_breaks_comms_is_still_graded(tmp_path: Path) -> None:
+    """The comm is not answered: calls fall back to execute requests, and still work."""
+    cells = [CELLS[1], BREAK_COMMS]
+    with start_kernel(tmp_path, cells, set()) as ex, Bridge(ex.kernel.manager) as bridge:
+        assert bridge.call("add", 2, b=3) == 5
+        assert bridge.call("in_run_cell") is True
