@@ -555,8 +555,15 @@ def run(request_b64: str) -> None:
 
 
 def reply_to(req: dict[str, Any]) -> str:
-    """The reply to one request, as the JSON text the host parses."""
+    """The reply to one request, as the JSON text the host parses. The commands the host
+    queued (``first``) run before it, in order; the first that raises stops the rest and the
+    reply says which (``failed``)."""
+    first = req.get("first") or []
+    done = 0
     try:
+        for command in first:
+            _op(command)
+            done += 1
         reply: dict[str, Any] = {"ok": _op(req)}
     except _Missing as exc:
         names = _names() if exc.names is None else exc.names[:500]
@@ -570,6 +577,8 @@ def reply_to(req: dict[str, Any]) -> str:
         tb = traceback.extract_tb(exc.__traceback__)
         where = f"{tb[-1].name}, line {tb[-1].lineno}" if tb else ""
         reply = {"error": {"type": type(exc).__name__, "message": str(exc)[:2000], "where": where}}
+    if done < len(first):
+        reply["failed"] = done
     reply["nonce"] = req["nonce"]
     try:
         payload = json.dumps(reply, allow_nan=False)

@@ -5,6 +5,7 @@ only the dead-kernel test starts its own."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from grader.core.errors import (
 )
 from grader.core.spec import Resources
 from grader.pipeline.bridge import Bridge, Handle, TensorRead
+from grader.pipeline.bridge.api import MAX_QUEUED, Calls
+from grader.pipeline.bridge.codec import Limits
 from grader.pipeline.execute import Execution, preamble, run_notebook
 from grader.sandbox.base import KernelRequest
 from grader.sandbox.local import LocalSandbox
@@ -32,6 +35,7 @@ SEED = 3
 ALIASES = {
     "Counter": ["Tally"],
     "Model.train": ["fit"],
+    "Model.evaluate": ["score"],
     "Model.max_iter": ["n_iter"],
     "run_steps.max_iter": ["n_iter"],
 }
@@ -337,6 +341,26 @@ def test_missing_method_and_attribute(nb: Bridge) -> None:
     assert info.value.name == "Model.weights"
 
 
+def test_missing_attribute_lists_what_the_object_has(nb: Bridge) -> None:
+    model = nb.new("Model")
+    with pytest.raises(MissingName) as info:
+        model.get("seen_")
+    assert {"lr", "n_iter", "seen", "fit", "predict"} <= set(info.value.defined)
+    assert "add" not in info.value.defined  # the notebook's names are not the object's
+    assert info.value.near == ["seen"]
+    assert "Model has no attribute or method 'seen_'" in str(info.value)
+    with pytest.raises(MissingName) as info:
+        model.train_all([1])
+    assert info.value.tried == ["train_all"]
+
+
+def test_missing_method_names_the_aliases_tried(nb: Bridge) -> None:
+    with pytest.raises(MissingName) as info:
+        nb.new("Model").evaluate([1])  # neither evaluate nor its alias score
+    assert info.value.tried == ["evaluate", "score"]
+    assert "(nor 'score')" in str(info.value)
+
+
 def test_result_that_is_not_data(nb: Bridge) -> None:
     with pytest.raises(RemoteError) as info:
         nb.call("object_array")
@@ -364,6 +388,159 @@ def test_timeout_interrupts_and_the_kernel_stays_usable(kernel: Execution, nb: B
     started = time.monotonic()
     assert nb.call("add", 1, 2) == 3
     assert time.monotonic() - started < 15  # the slow call was interrupted, not waited for
+
+
+# ------------------------------------------------------------------ looking inside objects
+def test_arrays_finds_weights_wherever_they_are(nb: Bridge) -> None:
+    found = nb.new("Net").arrays(max_elements=1000)
+    # breadth first: an array reachable twice is listed once, by its shortest path
+    assert list(found) == ["first", "b_out", "params['b1']", "layers[1].W"]
+    assert found["first"].shape == (2, 3) and found["b_out"].shape == ()
+    assert "big" in nb.new("Net").arrays(max_elements=10_000)
+    assert list(nb.new("Net").arrays(shapes=[(3,), ()])) == ["b_out", "params['b1']"]
+    assert list(nb.new("Net").arrays(names=["layers[1].W", "nosuch"])) == ["layers[1].W"]
+
+
+def test_arrays_stays_bounded_on_a_crowded_object(nb: Bridge) -> None:
+    crowd = nb.new("Crowd")
+    started = time.monotonic()
+    found = crowd.arrays(max_items=10)
+    assert len(found) == 10 and time.monotonic() - started < 10
+    assert list(crowd.arrays(shapes=[(2, 2)])) == ["weights"]  # found past the crowd
+
+
+def test_put_writes_in_place(nb: Bridge) -> None:
+    net = nb.new("Net")
+    X = np.ones((1, 2))
+    assert net.predict(X).tolist() == [0.5]
+    net.put("layers[1].W", np.ones((3, 1)))
+    net.put("b_out", 1.0)
+    assert net.predict(X).tolist() == [7.0]
+    net.put("first", np.zeros((2, 3)))  # in place: layers[0].W sees it too
+    assert net.predict(X).tolist() == [1.0]
+    net.put("params['b1']", np.full(3, 2.0))
+    assert net.predict(X).tolist() == [7.0]
+
+
+def test_seed_repeats_global_and_unseeded_generators(nb: Bridge) -> None:
+    nb.seed(5)
+    first = nb.call("draws")
+    nb.seed(5)
+    assert nb.call("draws") == first
+    nb.seed(6)
+    assert nb.call("draws") != first
+
+
+def test_call_counts_and_time(nb: Bridge) -> None:
+    net = nb.new("Net")
+    X = np.ones((4, 2))
+    counts = net.call_counts("fit", X, steps=5)
+    by_name = {key.split("@")[0]: n for key, n in counts.items()}
+    assert by_name["fit"] == 1 and by_name["predict"] == 5
+    assert not any("numpy" in key for key in counts)  # library code is not counted
+    seconds = net.timed("fit", X, steps=3)
+    assert 0 < seconds < 5
+
+
+# ------------------------------------------------------------------ commands ride along
+@contextmanager
+def counted(bridge: Bridge) -> Iterator[list[str]]:
+    """The labels of the messages ``bridge`` sends in the block."""
+    sent: list[str] = []
+    transport = bridge._transport
+
+    def counting(req: dict[str, object], label: str) -> str | None:
+        sent.append(label)
+        return transport(req, label)
+
+    bridge._transport = counting  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        del bridge._transport
+
+
+def test_put_and_seed_travel_with_the_next_request(nb: Bridge) -> None:
+    net = nb.new("Net")
+    X = np.ones((1, 2))
+    with counted(nb) as sent:
+        net.put("layers[1].W", np.ones((3, 1)))
+        net.put("b_out", 1.0)
+        nb.seed(5)
+        assert sent == []
+        assert net.predict(X).tolist() == [7.0]  # both writes ran first, in order
+        assert sent == ["Net.predict()"]
+        draws = nb.call("draws")
+        nb.seed(5)
+        assert nb.call("draws") == draws  # the seed ran first
+        nb.seed(5)
+        nb.flush()
+        assert len(sent) == 4
+        assert nb.call("draws") == draws
+        assert nb.call("draws") != draws  # seeded once, not before every request
+    assert len(sent) == 6
+
+
+def test_a_failed_command_raises_at_the_next_request_which_does_not_run(nb: Bridge) -> None:
+    net = nb.new("Net")
+    tally = nb.new("Tally")
+    net.put("nosuch", 1.0)  # nothing sent yet, so nothing raised
+    net.put("b_out", 9.0)
+    with pytest.raises(RemoteError) as info:
+        tally.add(1)
+    assert (info.value.type, info.value.target) == ("KeyError", "Net.nosuch = ...")
+    assert tally.get("total") == 0  # add did not run, nor the commands after the failed one
+    assert net.get("b_out") == 0.5
+    net.put("nosuch", 1.0)
+    with pytest.raises(RemoteError):
+        nb.flush()
+    nb.flush()  # an empty queue sends nothing
+
+
+def test_a_long_queue_is_sent_before_it_grows_large(nb: Bridge) -> None:
+    net = nb.new("Net")
+    with counted(nb) as sent:
+        for _ in range(MAX_QUEUED):
+            net.put("b_out", 2.0)
+    assert len(sent) == 1
+    assert net.get("b_out") == 2.0
+
+
+class Forged(Calls):
+    """Replies as a hostile kernel might write them."""
+
+    def __init__(self, reply: dict[str, object]) -> None:
+        self.limits = Limits()
+        self.reply = reply
+
+    def _transport(self, req: dict[str, object], label: str) -> str | None:
+        return json.dumps({**self.reply, "nonce": req["nonce"]})
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"ok": 1, "failed": 0},  # a failure without its error
+        {"error": {"type": "KeyError", "message": ""}, "failed": 1},  # only one was queued
+        {"error": {"type": "KeyError", "message": ""}, "failed": True},
+        {"error": {"type": "KeyError", "message": ""}, "failed": "0"},
+    ],
+    ids=repr,
+)
+def test_a_forged_failure_index_is_rejected(reply: dict[str, object]) -> None:
+    calls = Forged(reply)
+    calls.seed(1)
+    with pytest.raises(PayloadRejected):
+        calls.names()
+
+
+def test_a_failure_index_names_the_queued_command() -> None:
+    calls = Forged({"error": {"type": "KeyError", "message": "x"}, "failed": 1})
+    calls.seed(1)
+    calls.seed(2)
+    with pytest.raises(RemoteError) as info:
+        calls.names()
+    assert info.value.target == "seed"
 
 
 # ------------------------------------------------------------------ weights
