@@ -393,8 +393,9 @@ def _op(req: dict[str, Any]) -> Any:
 
 # ---------------------------------------------------------------- looking inside objects
 def _seed(value: int) -> None:
-    """Seed ``random`` and numpy's global generator; ``default_rng()`` without a seed then draws
-    its seed from a stream of ``value``, so unseeded initialisations repeat too."""
+    """Seed ``random`` and numpy's global generator; every numpy generator made without a seed
+    (``default_rng()``, ``RandomState()``, ``PCG64()``..., however the notebook imported them)
+    then draws its entropy from a stream of ``value``, so unseeded initialisations repeat too."""
     import random
 
     random.seed(value)
@@ -402,8 +403,11 @@ def _seed(value: int) -> None:
     if np is None:
         return
     np.random.seed(value % 2**32)
-    original = getattr(np.random.default_rng, "_grader_original", np.random.default_rng)
     stream = random.Random(value)
+    bit_generator = sys.modules.get("numpy.random.bit_generator")
+    if hasattr(bit_generator, "randbits"):  # SeedSequence() draws its entropy through it
+        bit_generator.randbits = stream.getrandbits  # type: ignore[union-attr]
+    original = getattr(np.random.default_rng, "_grader_original", np.random.default_rng)
 
     def default_rng(seed: Any = None) -> Any:
         return original(stream.getrandbits(64) if seed is None else seed)
