@@ -20,9 +20,10 @@ the status of :class:`grader.core.results.GradeResult`.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from grader.core.messages import missing_name, near_names
 
 if TYPE_CHECKING:
     from grader.core.outcomes import Refused
@@ -103,24 +104,14 @@ class MissingName(BridgeError):
         tried: list[str] | None = None,
         on_object: bool = False,
     ) -> None:
-        owner, _, attr = name.rpartition(".") if on_object else ("", "", name)
-        others = [t for t in (tried or []) if t != attr]
-        what = f"the notebook does not define '{name}'"
-        if on_object:
-            what = f"{owner} has no attribute or method '{attr}'"
-        if others:
-            what += f" (nor {', '.join(repr(t) for t in others)})"
-        public = [d for d in defined if not d.startswith("_")] or defined
-        shown = ", ".join(public[:30]) + (", …" if len(public) > 30 else "") or "nothing"
-        near = difflib.get_close_matches(attr, defined, n=3, cutoff=0.6)
-        hint = f"{'it' if on_object else 'the notebook'} has: {shown}"
-        if near:
-            hint += f"; did you mean {' or '.join(repr(n) for n in near)}?"
+        tried = tried or []
+        what, hint = missing_name("en", name, defined=defined, tried=tried, on_object=on_object)
         super().__init__(what, hint=hint)
         self.name = name
         self.defined = defined
-        self.tried = tried or []
-        self.near = near
+        self.tried = tried
+        self.near = near_names(name.rpartition(".")[2] if on_object else name, defined)
+        self.on_object = on_object
 
 
 class BridgeTimeout(BridgeError):

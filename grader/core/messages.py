@@ -7,7 +7,9 @@ spec, a missing Docker engine) are not here: they stay in English, in the except
 
 from __future__ import annotations
 
-from grader.core.lang import Phrase
+import difflib
+
+from grader.core.lang import Language, Phrase
 
 ARROW = "\n  → "
 """Between what happened and what to do, in a refusal."""
@@ -318,3 +320,50 @@ class Scores:
         "{title}: {value:.4g} (no points at {zero:g}, all at {full:g})",
         "{title}: {value:.4g} (0 баллов при {zero:g}, полный балл при {full:g})",
     )
+
+
+class Bridged:
+    """Why a call into the notebook failed, as a test's hint says it (the grader's own words:
+    never the text of the notebook's exception, which could echo hidden inputs)."""
+
+    not_defined = Phrase("the notebook does not define '{name}'", "в ноутбуке нет '{name}'")
+    no_attribute = Phrase(
+        "{owner} has no attribute or method '{attr}'", "у {owner} нет атрибута или метода '{attr}'"
+    )
+    nor = Phrase(" (nor {names})", " (и {names} тоже нет)")
+    notebook_has = Phrase("the notebook has: {names}", "в ноутбуке есть: {names}")
+    object_has = Phrase("it has: {names}", "у объекта есть: {names}")
+    did_you_mean = Phrase("; did you mean {names}?", "; может быть, имелось в виду {names}?")
+    nothing = Phrase("nothing", "ничего")
+    either = Phrase(" or ", " или ")
+    timeout = Phrase(
+        "{target} did not finish within {seconds:g} s", "{target} не закончился за {seconds:g} с"
+    )
+    raised = Phrase(
+        "{target} raised {type} on the test's data", "{target} выбросил {type} на данных теста"
+    )
+
+
+def missing_name(
+    lang: Language, name: str, *, defined: list[str], tried: list[str], on_object: bool
+) -> tuple[str, str]:
+    """What is missing and what the notebook (or object) has instead, with near misses."""
+    owner, _, attr = name.rpartition(".") if on_object else ("", "", name)
+    what = Bridged.no_attribute(lang, owner=owner, attr=attr) if on_object else ""
+    what = what or Bridged.not_defined(lang, name=name)
+    others = [t for t in tried if t != attr]
+    if others:
+        what += Bridged.nor(lang, names=", ".join(repr(t) for t in others))
+    public = [d for d in defined if not d.startswith("_")] or defined
+    shown = ", ".join(public[:30]) + (", …" if len(public) > 30 else "")
+    has = Bridged.object_has if on_object else Bridged.notebook_has
+    hint = has(lang, names=shown or Bridged.nothing(lang))
+    near = near_names(attr, defined)
+    if near:
+        hint += Bridged.did_you_mean(lang, names=Bridged.either(lang).join(map(repr, near)))
+    return what, hint
+
+
+def near_names(name: str, defined: list[str]) -> list[str]:
+    """Up to three defined names close to ``name`` (a typo, a trailing underscore)."""
+    return difflib.get_close_matches(name, defined, n=3, cutoff=0.6)

@@ -90,6 +90,23 @@ def test_hints_name_the_check_that_failed(tmp_path: Path) -> None:
         assert public.hint == "" and ("coef_" in public.message or "X[0]" in public.message)
 
 
+def test_hints_of_bridge_errors_speak_the_course_language(tmp_path: Path) -> None:
+    root = tmp_path / "tiny"
+    shutil.copytree(TINY, root)
+    toml = root / "assignment.toml"
+    toml.write_text(toml.read_text().replace('version = "1"', 'version = "1"\nlanguage = "ru"'))
+    for test in (root / "tests" / "hidden").glob("test_*.py"):
+        test.unlink()
+    (root / "tests" / "hidden" / "test_hidden_hints.py").write_text(HINTS)
+    plugin = run_tests(load_assignment(root), bridge=None, hidden=True)
+    recs = {r.nodeid.split("::")[-1]: r for r in plugin.tests.values() if r.hidden}
+    missing = recs["test_missing_attribute"].hint
+    assert missing.startswith("у Model нет атрибута или метода 'coef_'")
+    assert "у объекта есть: w, b, coefs" in missing and "имелось в виду 'coefs'?" in missing
+    raised = recs["test_student_code_raised"].hint
+    assert raised == "Model.train() выбросил ValueError на данных теста"
+
+
 # ---------------------------------------------------------------- host-side bounds (#11)
 
 BUDGETED = """import pytest

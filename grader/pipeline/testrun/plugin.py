@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 
 from grader.core.errors import BridgeTimeout, MissingName, RemoteError
-from grader.core.messages import Scores
+from grader.core.lang import Language
+from grader.core.messages import ARROW, Bridged, Scores, missing_name
 from grader.core.spec import Assignment
 from grader.pipeline.bridge import Bridge
 from grader.pipeline.testrun.budget import time_budget
@@ -141,7 +142,7 @@ class GraderPlugin:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
         rec = self.tests.get(item.nodeid)
         if rec is not None and call.excinfo is not None:
-            told = _bridge_cause(call.excinfo.value)
+            told = _bridge_cause(call.excinfo.value, self.spec.language)
             if told is not None:  # a public test's message already says it
                 rec.hint = told if rec.hidden else ""
 
@@ -239,13 +240,19 @@ def _invalid(nodeid: str, hidden: bool, message: str) -> Recorded:
     return Recorded(nodeid, 0.0, "", "", hidden, "error", message, invalid=True)
 
 
-def _bridge_cause(exc: BaseException) -> str | None:
-    """What a student may read about a bridge error: the grader's own words, never text that the
-    notebook's code produced on hidden inputs (an exception's message could echo them)."""
-    if isinstance(exc, MissingName | BridgeTimeout):
-        return str(exc)
+def _bridge_cause(exc: BaseException, lang: Language) -> str | None:
+    """What a student may read about a bridge error, in the course's language: the grader's own
+    words, never text that the notebook's code produced on hidden inputs (an exception's message
+    could echo them)."""
+    if isinstance(exc, MissingName):
+        what, hint = missing_name(
+            lang, exc.name, defined=exc.defined, tried=exc.tried, on_object=exc.on_object
+        )
+        return f"{what}{ARROW}{hint}"
+    if isinstance(exc, BridgeTimeout):
+        return Bridged.timeout(lang, target=exc.target, seconds=exc.seconds)
     if isinstance(exc, RemoteError):
-        return f"{exc.target} raised {exc.type} on the test's data"
+        return Bridged.raised(lang, target=exc.target, type=exc.type)
     return None
 
 
