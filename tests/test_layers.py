@@ -1,9 +1,10 @@
 """The layers of docs/design.md, enforced: which part of the grader may import which, no import
 cycles, and ``grade report`` without the kernel stack.
 
-    cli ─→ ci ─→ batch, course ─→ pipeline ─→ sandbox ─→ core
-           review, export ─→ course, report        report ─→ core only
-           testing ─→ core
+    cli ─→ everything
+    ci ─→ batch, report ─→ …        batch, course ─→ pipeline ─→ sandbox ─→ core
+    review ─→ course, pipeline, report            export ─→ course, report
+    report ─→ core only                           testing ─→ core
 """
 
 from __future__ import annotations

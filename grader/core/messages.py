@@ -133,6 +133,29 @@ class Apps:
         "graded; the app stopped while it was tested",
         "проверено; приложение остановилось во время проверки",
     )
+    network = Phrase(
+        "the app tried to reach the internet ({where}) and did not start: weights must be in the "
+        "submission or the image; the sandbox has no network{shown}",
+        "приложение пыталось выйти в интернет ({where}) и не запустилось: веса должны быть в "
+        "работе или в образе; в песочнице нет сети{shown}",
+    )
+    out_of_memory = Phrase(
+        "the app used more memory than allowed and was stopped",
+        "приложение заняло больше памяти, чем разрешено, и было остановлено",
+    )
+    exited = Phrase(
+        "the app exited (status {code}) before it answered HTTP; run it yourself with "
+        "`python app.py` and read the error{shown}",
+        "приложение завершилось (код {code}), не ответив по HTTP; запустите его сами "
+        "(`python app.py`) и прочитайте ошибку{shown}",
+    )
+    no_answer = Phrase(
+        "the app did not answer HTTP on port {port} within {timeout:g} s: does it listen on the "
+        "port in $PORT (host 0.0.0.0 or 127.0.0.1), and does it start quickly?{shown}",
+        "приложение не ответило по HTTP на порту {port} за {timeout:g} с: слушает ли оно порт "
+        "из $PORT (хост 0.0.0.0 или 127.0.0.1) и быстро ли запускается?{shown}",
+    )
+    last_output = Phrase("; its last output:\n{tail}", "; его последний вывод:\n{tail}")
 
 
 class Files:

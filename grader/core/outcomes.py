@@ -117,3 +117,19 @@ class TestsOutcome:
 
     unreachable: str = ""
     """Why the bridge could not start; empty when it could (or no kernel was usable)."""
+
+
+@dataclass(frozen=True)
+class AppStart:
+    """How a web app's start ended (``pipeline/services/ready.py`` watches it): answered HTTP
+    (``ready``), exited, or neither within ``timeout`` seconds."""
+
+    ready: bool
+    exited: bool = False
+    exit_code: int | None = None
+    out_of_memory: bool = False
+    egress: tuple[str, ...] = ()
+    """Hosts the app tried to reach (the sandbox has no network)."""
+    log_tail: str = ""
+    port: int = 0
+    timeout: float = 0.0

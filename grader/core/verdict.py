@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from grader.core.lang import Language
+from grader.core.messages import Apps
 from grader.core.messages import Verdicts as V
 from grader.core.outcomes import (
+    AppStart,
     GraderFailed,
     Interrupted,
     Refused,
@@ -145,6 +147,22 @@ class Score:
     components: Sequence[ComponentScore] = ()
     hidden_not_run: int = 0
     hidden_points_pending: Mapping[str, float] = field(default_factory=dict)
+
+
+def app_started(start: AppStart, lang: Language) -> Verdict:
+    """The status and sentence for how a web app's start ended (graded when it answered)."""
+    if start.ready:
+        return Verdict(Status.GRADED, V.graded(lang))
+    shown = Apps.last_output(lang, tail=start.log_tail) if start.log_tail else ""
+    if start.egress:
+        where = ", ".join(start.egress[:3])
+        return Verdict(Status.NETWORK_ACCESS, Apps.network(lang, where=where, shown=shown))
+    if start.out_of_memory:
+        return Verdict(Status.OUT_OF_MEMORY, Apps.out_of_memory(lang))
+    if start.exited:
+        return Verdict(Status.CRASHED, Apps.exited(lang, code=start.exit_code, shown=shown))
+    message = Apps.no_answer(lang, port=start.port, timeout=start.timeout, shown=shown)
+    return Verdict(Status.TIMEOUT, message)
 
 
 def build_result(

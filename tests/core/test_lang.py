@@ -9,7 +9,7 @@ import string
 import pytest
 
 from grader.core.lang import Phrase, Said, phrases
-from grader.core.messages import Refusals, Scores, Verdicts
+from grader.core.messages import Apps, Bridged, Files, Refusals, Scores, Verdicts
 from grader.pipeline.execute import FORBIDDEN_IN_KERNEL
 from grader.report.chrome import OUTCOMES, STATUSES, Chrome
 
@@ -17,6 +17,9 @@ CATALOG: dict[str, Phrase] = {
     **{f"Refusals.{k}": v for k, v in phrases(Refusals).items()},
     **{f"Verdicts.{k}": v for k, v in phrases(Verdicts).items()},
     **{f"Scores.{k}": v for k, v in phrases(Scores).items()},
+    **{f"Apps.{k}": v for k, v in phrases(Apps).items()},
+    **{f"Files.{k}": v for k, v in phrases(Files).items()},
+    **{f"Bridged.{k}": v for k, v in phrases(Bridged).items()},
     **{f"Chrome.{k}": v for k, v in phrases(Chrome).items()},
     **{f"outcome.{k}": v for k, v in OUTCOMES.items()},
     **{f"status.{k}": v for k, v in STATUSES.items()},
@@ -25,6 +28,7 @@ CATALOG: dict[str, Phrase] = {
 TECHNICAL = {
     "Edit", "Clear", "all", "outputs", "File", "Download", "ipynb", "Jupyter", "Colab",
     "JSON", "nbformat", "zip", "seed", "os", "_exit", "manifest", "markdown", "predict", "Ctrl",
+    "HTTP", "PORT", "py", "FIFO",
 }  # fmt: skip
 """Names that stay as they are in a Russian sentence (menus, formats, flags)."""
 

@@ -14,11 +14,13 @@ import httpx
 import pytest
 
 from grader.core.errors import GraderError
+from grader.core.lang import Language
+from grader.core.verdict import app_started
 from grader.pipeline.services.base import RunningService, ServiceHost, ServiceRequest
 from grader.pipeline.services.browser import Visit, browser_available, browser_page
 from grader.pipeline.services.http import client
 from grader.pipeline.services.proxy import loopback_proxy
-from grader.pipeline.services.ready import Start, verdict, wait_ready
+from grader.pipeline.services.ready import Start, outcome, wait_ready
 
 
 @dataclass
@@ -49,9 +51,12 @@ class App:
         clock: Clock | None = None,
         start_timeout: float = 120.0,
         budget: float = float("inf"),
+        language: Language = "en",
     ) -> None:
         """``budget``: seconds all the checks may take together (the spec's total_timeout);
-        once spent, every request fails at once, so a slow app cannot stall a batch."""
+        once spent, every request fails at once, so a slow app cannot stall a batch;
+        ``language``: the course's, for what a failed start of the app's own image says."""
+        self.language = language
         self.service = service
         self.host = host
         self.request_spec = request
@@ -120,9 +125,15 @@ class App:
         ):
             start = wait_ready(running, path="/", timeout=self.start_timeout)
             if start.state is not Start.READY:
-                _, message = verdict(start, port=request.port, timeout=self.start_timeout)
-                raise ServiceFailed(message)
-            other = App(running, host=host, request=request, request_timeout=self._timeout)
+                found = outcome(start, port=request.port, timeout=self.start_timeout)
+                raise ServiceFailed(app_started(found, self.language).message)
+            other = App(
+                running,
+                host=host,
+                request=request,
+                request_timeout=self._timeout,
+                language=self.language,
+            )
             try:
                 yield other
             finally:

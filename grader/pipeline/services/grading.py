@@ -2,7 +2,7 @@
 → the assignment's tests over HTTP and in a browser → score. Never raises for bad input.
 
 Results are built by :func:`grader.core.verdict.build_result`, as for notebooks; how an app
-started is judged by ``ready.verdict``."""
+started is judged by ``core.verdict.app_started``."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from grader.core.messages import Apps, Verdicts
 from grader.core.outcomes import GraderFailed
 from grader.core.results import GradeResult, Status, Timings
 from grader.core.spec import Assignment, Service
-from grader.core.verdict import Findings, Score, Verdict, build_result, decide
+from grader.core.verdict import Findings, Score, Verdict, app_started, build_result, decide
 from grader.pipeline import scoring
 from grader.pipeline.grading import Options, versions
 from grader.pipeline.services.base import ServiceHost, ServiceRequest
 from grader.pipeline.services.choose import app_image, services_for
 from grader.pipeline.services.fixtures import App, AppPlugin, Clock
 from grader.pipeline.services.intake import intake_app
-from grader.pipeline.services.ready import Start, verdict, wait_ready
+from grader.pipeline.services.ready import Start, outcome, wait_ready
 from grader.pipeline.testrun.run import run_tests
 from grader.sandbox import scratch
 
@@ -115,9 +115,9 @@ def _run(
         start = wait_ready(
             running, path=service_spec.ready_path, timeout=service_spec.start_timeout
         )
-        status, message = verdict(start, port=request.port, timeout=service_spec.start_timeout)
         if start.state is not Start.READY:
-            return result(Verdict(status, message), sha)
+            found = outcome(start, port=request.port, timeout=service_spec.start_timeout)
+            return result(app_started(found, spec.language), sha)
         app = App(
             running,
             host=host,
@@ -126,6 +126,7 @@ def _run(
             clock=clock,
             start_timeout=service_spec.start_timeout,
             budget=spec.resources.total_timeout,
+            language=spec.language,
         )
         tests_started = time.monotonic()
         try:

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 import httpx
 
-from grader.core.results import Status
+from grader.core.outcomes import AppStart
 from grader.pipeline.services.base import RunningService, ServiceExit, egress_attempts
 from grader.pipeline.services.http import client
 
@@ -87,26 +87,16 @@ def _tail(log: str, *, lines: int, width: int = 160) -> str:
     return "\n".join(kept[-lines:])
 
 
-def verdict(start: Started, *, port: int, timeout: float) -> tuple[Status, str]:
-    """The one place that turns how an app started into a status and a message."""
-    if start.state is Start.READY:
-        return Status.GRADED, "graded"
-    shown = f"; its last output:\n{start.log_tail}" if start.log_tail else ""
-    if start.egress:
-        where = ", ".join(start.egress[:3])
-        return Status.NETWORK_ACCESS, (
-            f"the app tried to reach the internet ({where}) and did not start: weights must be "
-            "in the submission or the image; the sandbox has no network" + shown
-        )
-    if start.exit is not None and start.exit.out_of_memory:
-        return Status.OUT_OF_MEMORY, "the app used more memory than allowed and was stopped"
-    if start.state is Start.EXITED:
-        code = start.exit.code if start.exit is not None else None
-        return Status.CRASHED, (
-            f"the app exited (status {code}) before it answered HTTP; run it yourself with "
-            "`python app.py` and read the error" + shown
-        )
-    return Status.TIMEOUT, (
-        f"the app did not answer HTTP on port {port} within {timeout:g} s: does it listen on "
-        "the port in $PORT (host 0.0.0.0 or 127.0.0.1), and does it start quickly?" + shown
+def outcome(start: Started, *, port: int, timeout: float) -> AppStart:
+    """What the start came to, for ``core.verdict.app_started`` to judge."""
+    ended = start.exit
+    return AppStart(
+        ready=start.state is Start.READY,
+        exited=start.state is Start.EXITED,
+        exit_code=ended.code if ended is not None else None,
+        out_of_memory=ended is not None and ended.out_of_memory,
+        egress=tuple(start.egress),
+        log_tail=start.log_tail,
+        port=port,
+        timeout=timeout,
     )

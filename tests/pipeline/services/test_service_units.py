@@ -16,6 +16,7 @@ from grader.core.errors import SubmissionError
 from grader.core.outcomes import Unusable
 from grader.core.results import Status
 from grader.core.spec import Resources, Service
+from grader.core.verdict import app_started
 from grader.pipeline.services.base import (
     EGRESS_MARK,
     INSIDE,
@@ -26,7 +27,7 @@ from grader.pipeline.services.base import (
 from grader.pipeline.services.docker import SOCKET_DIR, service_config
 from grader.pipeline.services.intake import intake_app
 from grader.pipeline.services.proxy import loopback_proxy
-from grader.pipeline.services.ready import Start, Started, verdict
+from grader.pipeline.services.ready import Start, Started, outcome
 from grader.sandbox.docker.container import locked_down
 
 
@@ -48,16 +49,28 @@ def test_egress_lines_are_read_from_the_log_once_each() -> None:
     ],
 )
 def test_one_verdict_per_way_of_starting(start: Started, status: Status) -> None:
-    got, message = verdict(start, port=7860, timeout=9)
-    assert got is status
-    assert message
+    found = outcome(start, port=7860, timeout=9)
+    for lang in ("en", "ru"):
+        verdict = app_started(found, lang)
+        assert verdict.status is status
+        assert verdict.message
 
 
 def test_network_verdict_says_where_weights_belong() -> None:
     start = Started(Start.EXITED, 1.0, ServiceExit(1), egress=["huggingface.co:443"])
-    _, message = verdict(start, port=7860, timeout=9)
+    message = app_started(outcome(start, port=7860, timeout=9), "en").message
     assert "huggingface.co:443" in message
     assert "weights must be in the submission or the image" in message
+
+
+def test_a_failed_start_is_said_in_the_course_language() -> None:
+    tail = "Traceback {not a field}\nValueError: boom"
+    start = Started(Start.EXITED, 1.0, ServiceExit(1), log_tail=tail)
+    message = app_started(outcome(start, port=7860, timeout=9), "ru").message
+    assert message.startswith("приложение завершилось (код 1), не ответив по HTTP")
+    assert message.endswith("его последний вывод:\n" + tail)  # the app's words, kept as text
+    timeout = app_started(outcome(Started(Start.TIMEOUT, 9.0), port=7860, timeout=9), "ru")
+    assert "не ответило по HTTP на порту 7860 за 9 с" in timeout.message
 
 
 def _request(tmp_path: Path, **kw: object) -> ServiceRequest:
