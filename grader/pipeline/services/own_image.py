@@ -28,7 +28,12 @@ DOCKERFILE = "Dockerfile"
 BUILD_ARG = "COURSE_IMAGE"
 STUDENT_REPO = "dl-grader-student"
 LABEL = "dl-grader.student-image"
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?\s*$", re.I | re.M)
+_FROM = re.compile(
+    r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(?P<stage>\S+))?\s*$", re.I | re.M
+)
+_READS = re.compile(r"--(?:from|mount=(?:\S*,)?from)=([^\s,]+)", re.I)
+"""Another image read by COPY --from=IMAGE or RUN --mount=...,from=IMAGE (a stage index is a
+number, a stage name was declared by an earlier FROM ... AS)."""
 
 
 class ImageRefused(GraderError):
@@ -36,19 +41,21 @@ class ImageRefused(GraderError):
 
 
 def check_dockerfile(text: str, *, course_image: str) -> None:
-    """Every FROM names the course image (or an earlier stage); raise ImageRefused if not."""
-    stages: set[str] = set()
+    """Every image the build reads (``FROM``, ``COPY --from``, ``RUN --mount=from=``) is the
+    course image or an earlier stage: the Docker engine would fetch any other one itself, past
+    the build's ``--network none``. Raise ImageRefused if not."""
     allowed = {course_image, f"${{{BUILD_ARG}}}", f"${BUILD_ARG}"}
-    matches = list(_FROM.finditer(text))
-    if not matches:
+    stages: set[str] = set()
+    froms = list(_FROM.finditer(text))
+    if not froms:
         raise ImageRefused(
             "the Dockerfile has no FROM line", hint=f"start with FROM {course_image}"
         )
-    for match in matches:
-        base, stage = match.group(1), match.group(2)
-        if base not in allowed and base.lower() not in stages:
+    for match in sorted([*froms, *_READS.finditer(text)], key=lambda m: m.start()):
+        base, stage = match.group(1), match.groupdict().get("stage")
+        if base not in allowed and base.lower() not in stages and not base.isdigit():
             raise ImageRefused(
-                f"the Dockerfile builds FROM {base[:80]}; only the course image is allowed",
+                f"the Dockerfile builds from {base[:80]}; only the course image is allowed",
                 hint=f"use FROM ${{{BUILD_ARG}}} (the grader passes {course_image})",
             )
         if stage:

@@ -26,6 +26,7 @@ from grader.pipeline.services.base import (
 )
 from grader.pipeline.services.docker import SOCKET_DIR, service_config
 from grader.pipeline.services.intake import intake_app
+from grader.pipeline.services.own_image import ImageRefused, check_dockerfile
 from grader.pipeline.services.proxy import loopback_proxy
 from grader.pipeline.services.ready import Start, Started, outcome
 from grader.sandbox.docker.container import locked_down
@@ -236,3 +237,37 @@ def test_checks_stop_when_their_time_is_spent(tmp_path: Path) -> None:
     with pytest.raises(TimeoutError, match="used up"):
         app.get("/")
     app.close()
+
+
+COURSE = "dl-grader-detection_ui:abc"
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        f"FROM {COURSE}\nCOPY . /app\n",
+        "ARG COURSE_IMAGE\nFROM ${COURSE_IMAGE}\nCOPY . /app\n",
+        "from $COURSE_IMAGE as build\nRUN true\nFROM build\nCOPY --from=build /a /b\n",
+        f"FROM --platform=linux/amd64 {COURSE} AS base\nFROM base\nCOPY --from=0 /a /b\n",
+        "FROM ${COURSE_IMAGE}\nRUN --mount=type=cache,target=/root/.cache pip --version\n",
+    ],
+)
+def test_a_dockerfile_on_the_course_image_is_accepted(dockerfile: str) -> None:
+    check_dockerfile(dockerfile, course_image=COURSE)
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "culprit"),
+    [
+        ("COPY . /app\n", "no FROM"),
+        ("FROM python:3.11\nCOPY . /app\n", "python:3.11"),
+        ("ARG BASE=ubuntu\nFROM ${BASE}\n", "${BASE}"),
+        ("FROM ${COURSE_IMAGE}\nCOPY --from=alpine:3 /bin/sh /sh\n", "alpine:3"),
+        ("FROM ${COURSE_IMAGE}\nRUN --mount=type=bind,from=busybox,target=/b ls\n", "busybox"),
+        ("FROM ${COURSE_IMAGE}\nCOPY --from=later /a /b\nFROM ${COURSE_IMAGE} AS later\n", "later"),
+    ],
+)
+def test_a_dockerfile_that_reads_another_image_is_refused(dockerfile: str, culprit: str) -> None:
+    with pytest.raises(ImageRefused) as info:
+        check_dockerfile(dockerfile, course_image=COURSE)
+    assert culprit in info.value.message
