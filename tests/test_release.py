@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import site
 import subprocess
 import sys
 import tomllib
@@ -221,3 +222,71 @@ def test_grade_check_runs_inside_an_unpacked_kit(tiny_course: Assignment, tmp_pa
     assert template["points"] == 0
     assert full["points"] == 3.0  # 2 public test points + the answer, provisionally
     assert full["hidden_not_run"] == 1 and full["hidden_points_pending"] == {"funcs": 1.0}
+
+
+@pytest.mark.slow
+def test_a_wheel_in_a_fresh_venv_checks_the_course_kits_outside_the_repository(
+    tmp_path: Path,
+) -> None:
+    """What a student does: `pip install` the grader (a wheel built from this tree, into a new
+    venv: every file the package needs must ship in it), unzip the kit anywhere, `grade check`.
+    The template gets nothing and the reference its public points, as in the course's repository.
+    The venv borrows the dependencies of the running environment (no network in tests), but the
+    grader itself is the wheel's."""
+    source = tmp_path / "source"  # built from a copy: a build writes build/ and egg-info
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copyfile(REPO / name, source / name)
+    shutil.copytree(
+        REPO / "grader", source / "grader", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    wheels = tmp_path / "wheels"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    build = [*pip, "wheel", str(source), "--no-deps", "--no-build-isolation", "-w", str(wheels)]
+    subprocess.run(build, check=True, capture_output=True, timeout=300)
+    (wheel,) = wheels.glob("dl_grader-*.whl")
+    venv = tmp_path / "student venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    (site_packages,) = venv.glob("lib/python*/site-packages")
+    # the dependencies: this environment's folders as plain path entries (their .pth files,
+    # this checkout's editable install among them, are not read)
+    (site_packages / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADER_", "PYTHONPATH"))}
+    install = [str(python), *pip[1:], "install", "--no-deps", "--no-index", str(wheel)]
+    subprocess.run(install, check=True, capture_output=True, timeout=300)
+    where = subprocess.run(
+        [str(python), "-c", "import grader; print(grader.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(where.stdout.strip()).is_relative_to(venv)  # the wheel's, not this checkout's
+
+    def check(folder: Path, notebook: str) -> dict[str, object]:
+        done = subprocess.run(
+            [str(venv / "bin" / "grade"), "check", notebook, "--json"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode in (0, 1) and done.stdout, done.stderr
+        return json.loads(done.stdout)
+
+    for assignment, solved in (("gd_backprop", True), ("cnn_tuning", False)):
+        spec = load_assignment(REPO / "assignments" / assignment)
+        kit = build_kit(spec, out=tmp_path / "release")
+        with zipfile.ZipFile(kit.archive) as archive:
+            archive.extractall(tmp_path / "student" / assignment)
+        folder = tmp_path / "student" / assignment / assignment
+        template = check(folder, spec.notebook)
+        assert template["assignment"] == assignment and template["points"] == 0
+        if solved:  # cnn_tuning's reference trains a network: its public checks take minutes
+            reference = REPO / "reference_solutions" / f"{assignment}.ipynb"
+            shutil.copyfile(reference, folder / "solved.ipynb")
+            got = check(folder, "solved.ipynb")
+            assert got["points"] == got["max_points"] and got["hidden_not_run"]
