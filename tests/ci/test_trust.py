@@ -150,17 +150,10 @@ def test_hidden_without_hidden_tests_is_a_usage_error(
 @pytest.mark.docker
 @pytest.mark.slow
 def test_official_run_with_hidden_tests_in_docker(
-    tmp_path: Path, repo: Repo, grade_ci: Run
+    tmp_path: Path, repo: Repo, grade_ci: Run, docker_engine: object
 ) -> None:
     """The trusted setup as docs/ci.md describes it: the staff repository, a scheduled job,
     the Docker sandbox; no override needed."""
-    from grader.batch.runner import _docker_ready
-    from grader.core.errors import GraderError
-
-    try:
-        _docker_ready(gpu=False)
-    except GraderError as exc:
-        pytest.skip(f"Docker not usable here: {exc.message}")
     instructor_repo(repo)
     job = github_job(
         tmp_path, repo, actor="prof-k", event="schedule", repository=GRADING, payload={}
