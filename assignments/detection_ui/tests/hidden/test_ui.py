@@ -65,7 +65,10 @@ def _walk(page, seen: Visit, classes, picture, artifacts) -> None:
     seen.classes_shown = [c for c in classes if c in text]
     seen.controls = page.locator("input[type=range], input[type=number], select").count()
     shown = page.evaluate(PICTURES)
-    upload.set_input_files(str(picture))
+    # the bytes, not a path: the browser runs as nobody and may not read the course's folders
+    upload.set_input_files(
+        {"name": picture.name, "mimeType": "image/png", "buffer": picture.read_bytes()}
+    )
     page.wait_for_timeout(1_000)
     _new_picture(page, shown, seconds=UPLOAD_S)  # the upload's preview, where the page shows one
     _choose(page, "face")
