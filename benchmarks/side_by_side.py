@@ -118,6 +118,8 @@ def write_shim(work: Path) -> Path:
         "scale": str(shutil.copy(ROOT / "grader" / "core" / "scale.py", shim)),
         "helpers": str(shutil.copy(ROOT / "grader" / "testing" / "helpers.py", shim)),
         "errors": str(shutil.copy(ROOT / "grader" / "core" / "errors.py", shim)),
+        "lang": str(shutil.copy(ROOT / "grader" / "core" / "lang.py", shim)),
+        "messages": str(shutil.copy(ROOT / "grader" / "core" / "messages.py", shim)),
     }
     for part in ("kernel_side", "codec", "api"):
         copied = shutil.copy(ROOT / "grader" / "pipeline" / "bridge" / f"{part}.py", shim)

@@ -46,9 +46,12 @@ def _module(name: str, path: str | None = None) -> types.ModuleType:
 
 def _grader_modules() -> types.ModuleType:
     """The grader's files the tests and the bridge's host half import, without the grader
-    (not installed here): its errors, ``grader.testing``, the codec and the call API."""
+    (not installed here): its errors (and their sentences), ``grader.testing``, the codec and
+    the call API."""
     for package in ("grader", "grader.core", "grader.pipeline", "grader.pipeline.bridge"):
         _module(package)
+    _module("grader.core.lang", CONFIG["lang"])
+    _module("grader.core.messages", CONFIG["messages"])  # the errors' English sentences
     _module("grader.core.errors", CONFIG["errors"])
     _module("grader.core.scale", CONFIG["scale"])
     sys.modules["grader"].testing = _module("grader.testing", CONFIG["helpers"])  # type: ignore[attr-defined]
