@@ -264,7 +264,7 @@ class _Batch:
         that the tests can be collected when it starts)."""
         make_sandbox(self.options.backend)
         if self.options.backend is Backend.DOCKER:
-            _docker_ready(gpu=bool(self.options.gpus) and self.spec.resources.gpu != "none")
+            docker_ready(gpu=bool(self.options.gpus) and self.spec.resources.gpu != "none")
 
     # ------------------------------------------------------------------ run
     def _schedule(self, plan: Plan) -> Ending:
@@ -356,7 +356,7 @@ class _Batch:
         self.store.save(job.student, result, record)
 
 
-def _docker_ready(*, gpu: bool) -> None:
+def docker_ready(*, gpu: bool) -> None:
     """The Docker checks of `grade doctor` that grading needs, before any worker starts."""
     from grader.sandbox.docker.doctor import check_cli, check_engine, check_image
     from grader.sandbox.docker.engine import docker_host

@@ -116,6 +116,7 @@ def validate(
 ) -> None:
     """Check an assignment: reference gets full marks, template ~0, samples as declared."""
     from grader.batch.many import in_parallel
+    from grader.batch.runner import docker_ready
     from grader.core.spec import find_assignment
     from grader.course.locate import course_root
     from grader.course.validate import validate_assignment
@@ -126,6 +127,8 @@ def validate(
     with reported():
         course = course_root()
         spec = find_assignment(assignment, course / "assignments")
+        if backend is Backend.DOCKER:  # not one "grader failed" per notebook: say it once
+            docker_ready(gpu=False)
         options = Options(sandbox=make_sandbox(backend), evaluators=Evaluators(spec))
         many = None if jobs == 1 else in_parallel(backend, jobs)
         checks = validate_assignment(

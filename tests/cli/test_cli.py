@@ -205,6 +205,17 @@ def test_docker_commands_that_cannot_run_exit_2(
     assert "cannot reach the Docker engine" in result.output and "start it" in result.output
 
 
+def test_validate_under_docker_without_an_engine_says_so_once(
+    run: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Not one "grader failed" per notebook: the engine is checked before anything is graded."""
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    result = run("validate", "tiny", "--backend", "docker")
+    assert result.exit_code == 2, result.output
+    assert "the docker sandbox cannot run" in result.output
+    assert "reference solution" not in result.output
+
+
 def test_errors_are_printed_as_text_not_markup(run: Invoke, tmp_path: Path) -> None:
     """A path a student chose ([bold]...) reaches the terminal as it is."""
     result = run("report", str(tmp_path / "[red]x[/red]"))
