@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make this machine able to run the Docker tests (`pytest -m docker`), registry-free:
-#   1. docker.io + debootstrap installed (apt) if missing
-#   2. a running Docker engine (starts dockerd when none answers; needs root)
+#   1. the Docker engine installed and running (scripts/docker-engine.sh: docker.io, dockerd)
+#   2. debootstrap installed (apt) if missing
 #   3. the offline base image (debootstrap bookworm + docker import), unless present
 #   4. the runtime image (`grade image build --offline`), unless its tag exists, and the image
 #      extension of the web-app assignment detection_ui (`--assignment detection_ui`)
@@ -15,25 +15,14 @@ sudo=""
 [[ $(id -u) == 0 ]] || sudo="sudo"
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
-step "packages"
-missing=()
-command -v docker >/dev/null || missing+=(docker.io)
-command -v dockerd >/dev/null || missing+=(docker.io)
-[[ $mode == online ]] || command -v debootstrap >/dev/null || missing+=(debootstrap)
-if ((${#missing[@]})); then
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-        $(printf '%s\n' "${missing[@]}" | sort -u)
-fi
-
 step "engine"
-if ! docker info >/dev/null 2>&1; then
-    echo "starting dockerd (log: /tmp/dockerd.log)"
-    $sudo setsid sh -c 'nohup dockerd >>/tmp/dockerd.log 2>&1 &' </dev/null
-    for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-    docker info >/dev/null 2>&1 || { tail -20 /tmp/dockerd.log >&2; exit 1; }
-fi
-docker version --format 'engine {{.Server.Version}}'
+scripts/docker-engine.sh
+
+step "packages"
+[[ $mode == online ]] || command -v debootstrap >/dev/null || {
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends debootstrap
+}
 
 if command -v grade >/dev/null && grade image --help >/dev/null 2>&1; then
     grade=(grade)
